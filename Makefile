@@ -1,0 +1,33 @@
+# HR-Pro plugin: install, demo, test. Every target installs what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= data/synthetic
+WORK_DIR ?= work_dirs/hrpro_synthetic
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: install demo test test-fast clean
+
+install: $(STAMP)
+
+# The stamp depends on setup.py and the Makefile: edit either and the next
+# `make install` re-runs pip; otherwise it returns at once.
+$(STAMP): setup.py Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q "numpy>=2,<2.4" "setuptools>=77.0.3,<81" \
+		mmengine==0.10.7 mmcv-lite==2.1.0
+	$(BIN)/pip install -q mmaction2==1.2.0 terminaltables importlib_metadata \
+		pytest matplotlib
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python tools/demo.py --data-dir $(DEMO_DIR) --work-dir $(WORK_DIR)
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) work_dirs *.egg-info

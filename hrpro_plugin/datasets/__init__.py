@@ -1,0 +1,1 @@
+"""Sub-package datasets; imports register its parts."""

@@ -1,0 +1,1 @@
+"""Sub-package evaluation; imports register its parts."""

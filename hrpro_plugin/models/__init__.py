@@ -1,0 +1,1 @@
+"""Sub-package models; imports register its parts."""
