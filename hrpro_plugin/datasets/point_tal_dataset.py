@@ -1,0 +1,321 @@
+"""Point-supervised temporal action localization dataset (snippet features).
+
+One sample a video. ``load_data_list`` parses ``gt_full.json``, the split
+file and the point CSV, checks every feature file cheaply (memory-mapped
+header read, so ``T`` is known), and raises :class:`DataError` on anything
+inconsistent; nothing is skipped silently.
+"""
+import logging
+from collections import defaultdict
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from mmaction.registry import DATASETS, TRANSFORMS
+
+from .annotations import (DataError, PointRow, annotation_classes,
+                          check_feature_file, classes_from_class_index,
+                          feature_layout, feature_paths_for, frame_to_snippet,
+                          load_gt_database, load_point_csv, load_split,
+                          parse_video_annotation, resolve_path)
+
+__all__ = ['PointTALDataset']
+
+
+def _short_list(items: Sequence[str], limit: int = 20) -> str:
+    items = list(items)
+    text = ', '.join(items[:limit])
+    if len(items) > limit:
+        text += f', ... ({len(items)} in all)'
+    return text
+
+
+@DATASETS.register_module()
+class PointTALDataset(BaseDataset):
+    """Videos of one split with their snippet features, ground-truth
+    segments and point labels.
+
+    Args:
+        data_root (str): Dataset root; the relative paths below are joined
+            to it (absolute paths are used as they are).
+        ann_file (str): ``gt_full.json``.
+        split_file (str): Video names of this set, one a line.
+        point_file (str, optional): Point CSV. ``None``: no points (only
+            with ``require_points=False``).
+        feature_dir (str): ``<feature_dir>/<video>.npy`` or
+            ``<feature_dir>/{rgb,flow}/<video>.npy``.
+        feat_dim (int, optional): Expected D (rgb + flow for the split
+            layout). ``None``: taken from the first feature file; all files
+            must agree either way.
+        snippet_frames (int): Frames a snippet (16).
+        feature_fps (float): Frame rate the features were extracted at (25).
+        blocked_videos (Sequence[str]): Videos excluded from the set.
+        require_points (bool): Training: videos without points are excluded
+            (one warning lists them) and every class needs a point. Test
+            sets use False; points are still loaded where the CSV has them.
+        metainfo (dict, optional): ``dict(classes=[...])`` fixes the class
+            list (e.g. from a checkpoint's ``dataset_meta``).
+        pipeline (list): Transforms.
+        test_mode (bool): As in :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: Other :class:`BaseDataset` arguments (``serialize_data``,
+            ``lazy_init``, ``indices``, ...).
+
+    ``metainfo['classes']`` is the class list (a tuple of names); label ``i``
+    is ``classes[i]``.
+    """
+
+    METAINFO: dict = dict()
+
+    def __init__(self,
+                 data_root: str,
+                 ann_file: str = 'gt_full.json',
+                 split_file: str = 'split_train.txt',
+                 point_file: Optional[str] = 'point_labels/point_gaussian.csv',
+                 feature_dir: str = 'features/train',
+                 feat_dim: Optional[int] = None,
+                 snippet_frames: int = 16,
+                 feature_fps: float = 25.0,
+                 blocked_videos: Sequence[str] = (),
+                 require_points: bool = True,
+                 metainfo: Optional[dict] = None,
+                 pipeline: List[Union[dict, Callable]] = [],
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        data_root = data_root or ''
+        if feat_dim is not None and (int(feat_dim) != feat_dim
+                                     or feat_dim < 1):
+            raise ValueError(f'feat_dim must be a positive int or None, got '
+                             f'{feat_dim!r}')
+        if snippet_frames <= 0 or feature_fps <= 0:
+            raise ValueError('snippet_frames and feature_fps must be > 0, got '
+                             f'{snippet_frames} and {feature_fps}')
+        if isinstance(blocked_videos, str):
+            blocked_videos = (blocked_videos, )
+        self.split_file = resolve_path(data_root, split_file)
+        self.point_file = (None if point_file is None else resolve_path(
+            data_root, point_file))
+        self.feature_dir = resolve_path(data_root, feature_dir)
+        self.expected_feat_dim = None if feat_dim is None else int(feat_dim)
+        self.feat_dim: Optional[int] = self.expected_feat_dim
+        self.snippet_frames = int(snippet_frames)
+        self.feature_fps = float(feature_fps)
+        self.snippet_seconds = self.snippet_frames / self.feature_fps
+        self.blocked_videos = tuple(blocked_videos)
+        self.require_points = bool(require_points)
+        kwargs.setdefault('data_prefix', dict())
+        # build transforms from mmaction's registry so that the pipeline
+        # resolves without a default scope (its parents are searched too)
+        pipeline = [
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in (pipeline or [])
+        ]
+        super().__init__(
+            ann_file=resolve_path(data_root, ann_file),
+            metainfo=metainfo,
+            data_root=data_root,
+            pipeline=pipeline,
+            test_mode=test_mode,
+            **kwargs)
+
+    # ------------------------------------------------------------- classes
+    def _class_list(self, database: Dict[str, dict],
+                    rows: List[PointRow], has_index: bool) -> List[str]:
+        ann_path, csv_path = self.ann_file, self.point_file
+        given = self._metainfo.get('classes')
+        ann_first = annotation_classes(database)
+        csv_first: Dict[str, PointRow] = {}
+        for r in rows:
+            csv_first.setdefault(r.label, r)
+
+        if given is not None:
+            if isinstance(given, str) or not all(
+                    isinstance(c, str) for c in given):
+                raise DataError('metainfo classes must be a list of class '
+                                f'names, got {given!r}')
+            classes = list(given)
+            dup = sorted({c for c in classes if classes.count(c) > 1})
+            if dup:
+                raise DataError(f'metainfo classes list {dup} more than once')
+            origin = 'the metainfo classes'
+        elif has_index:
+            classes = classes_from_class_index(rows, csv_path)
+            origin = f'the class_index column of {csv_path}'
+        else:
+            classes = sorted(set(ann_first) | set(csv_first))
+            origin = 'the classes of the annotations and points'
+        if not classes:
+            raise DataError(f'{ann_path}: no class found (no annotation and '
+                            'no point)')
+
+        index = {c: i for i, c in enumerate(classes)}
+        # annotations of any subset must use classes of the list
+        for c, video in ann_first.items():
+            if c not in index:
+                raise DataError(
+                    f'{ann_path}: class {c!r} (video {video}) is not in the '
+                    f'class list from {origin} ({len(classes)} classes)')
+        for c, r in csv_first.items():
+            if c not in index:
+                raise DataError(
+                    f'{csv_path}: row {r.row} (video {r.video}): point of '
+                    f'unknown class {c!r} (not in the class list from '
+                    f'{origin})')
+            if c not in ann_first:
+                raise DataError(
+                    f'{csv_path}: row {r.row} (video {r.video}): class {c!r} '
+                    f'has points but no annotation in {ann_path}')
+        if has_index and given is not None:
+            for c, r in csv_first.items():
+                if r.class_index != index[c]:
+                    raise DataError(
+                        f'{csv_path}: row {r.row}: class {c!r} has '
+                        f'class_index {r.class_index} but index {index[c]} '
+                        'in the metainfo classes')
+        return classes
+
+    # ----------------------------------------------------------- data list
+    def load_data_list(self) -> List[dict]:
+        split_path, csv_path, ann_path = (self.split_file, self.point_file,
+                                          self.ann_file)
+        videos = load_split(split_path)
+        blocked = set(self.blocked_videos)
+        if blocked:
+            dropped = [v for v in videos if v in blocked]
+            videos = [v for v in videos if v not in blocked]
+            if dropped:
+                print_log(
+                    f'{split_path}: {len(dropped)} blocked video(s) excluded: '
+                    f'{_short_list(dropped)}',
+                    logger='current',
+                    level=logging.INFO)
+            if not videos:
+                raise DataError(f'{split_path}: no video left after removing '
+                                'the blocked videos')
+
+        database = load_gt_database(ann_path)
+        absent = [v for v in videos if v not in database]
+        if absent:
+            raise DataError(
+                f'{split_path}: {len(absent)} video(s) of the split are not '
+                f'in {ann_path}: {_short_list(absent)}')
+
+        if csv_path is None:
+            if self.require_points:
+                raise DataError('point_file is None but require_points=True '
+                                '(training needs point labels)')
+            rows, has_index = [], False
+        else:
+            rows, has_index = load_point_csv(csv_path)
+
+        classes = self._class_list(database, rows, has_index)
+        self._metainfo['classes'] = tuple(classes)
+        index = {c: i for i, c in enumerate(classes)}
+
+        in_set = set(videos)
+        points_of: Dict[str, List[PointRow]] = defaultdict(list)
+        for r in rows:
+            if r.video in in_set:
+                points_of[r.video].append(r)
+
+        if self.require_points:
+            no_points = [v for v in videos if not points_of.get(v)]
+            if no_points:
+                print_log(
+                    f'{csv_path}: {len(no_points)} video(s) of {split_path} '
+                    'have no point label and are excluded from training: '
+                    f'{", ".join(no_points)}',
+                    logger='current',
+                    level=logging.WARNING)
+                videos = [v for v in videos if points_of.get(v)]
+            if not videos:
+                raise DataError(f'{csv_path}: no video of {split_path} has a '
+                                'point label')
+
+        layout = feature_layout(self.feature_dir)
+        dim_source = None
+        data_list = []
+        for video in videos:
+            ann = parse_video_annotation(database, video, ann_path)
+            paths = feature_paths_for(self.feature_dir, video, layout)
+            shapes = [check_feature_file(p, video) for p in paths]
+            num_snippets = shapes[0][0]
+            if any(t != num_snippets for t, _ in shapes):
+                raise DataError(
+                    f'{paths[0]}: video {video}: rgb and flow features have '
+                    f'different lengths ({" vs ".join(str(t) for t, _ in shapes)}'
+                    ' snippets)')
+            dim = sum(d for _, d in shapes)
+            if self.feat_dim is None:
+                self.feat_dim, dim_source = dim, paths[0]
+            elif dim != self.feat_dim:
+                expected = (f'feat_dim={self.feat_dim} from the config'
+                            if dim_source is None else
+                            f'{self.feat_dim}, as in {dim_source}')
+                raise DataError(
+                    f'{" + ".join(paths)}: wrong feature dimension for video '
+                    f'{video}: got {dim}, expected {expected}')
+            duration = (ann.duration if ann.duration is not None else
+                        num_snippets * self.snippet_seconds)
+
+            pts = []
+            for r in points_of.get(video, []):
+                if r.frame < 0:
+                    raise DataError(
+                        f'{csv_path}: row {r.row} (video {video}): point '
+                        f'frame {r.frame:g} is negative')
+                t_sec = r.frame / ann.fps
+                if t_sec > duration + self.snippet_seconds:
+                    raise DataError(
+                        f'{csv_path}: row {r.row} (video {video}): point '
+                        f'frame {r.frame:g} ({t_sec:.2f} s at {ann.fps:g} '
+                        f'fps) lies outside the video (duration '
+                        f'{duration:.2f} s)')
+                snip = frame_to_snippet(r.frame, ann.fps, self.feature_fps,
+                                        self.snippet_frames, num_snippets)
+                pts.append((snip, index[r.label]))
+            pts.sort(key=lambda p: p[0])  # stable: CSV order within a snippet
+            point_snippets = np.asarray([p[0] for p in pts],
+                                        dtype=np.int64).reshape(-1)
+            point_labels = np.asarray([p[1] for p in pts],
+                                      dtype=np.int64).reshape(-1)
+            gt_labels = np.asarray([index[c] for c in ann.labels],
+                                   dtype=np.int64).reshape(-1)
+            video_label = np.zeros(len(classes), dtype=np.float32)
+            if len(gt_labels):
+                video_label[gt_labels] = 1.0
+            else:
+                video_label[point_labels] = 1.0
+
+            data_list.append(
+                dict(
+                    video_name=video,
+                    subset=ann.subset,
+                    duration=float(duration),
+                    fps=float(ann.fps),
+                    num_snippets=int(num_snippets),
+                    snippet_seconds=float(self.snippet_seconds),
+                    feat_dim=int(dim),
+                    feature_paths=list(paths),
+                    gt_segments=ann.segments,
+                    gt_labels=gt_labels,
+                    point_snippets=point_snippets,
+                    point_labels=point_labels,
+                    video_label=video_label))
+
+        if self.require_points:
+            pointed = set()
+            for info in data_list:
+                pointed.update(info['point_labels'].tolist())
+            unpointed = [c for i, c in enumerate(classes) if i not in pointed]
+            if unpointed:
+                raise DataError(
+                    f'{csv_path}: class(es) {_short_list(unpointed)} have no '
+                    f'point in the training videos of {split_path}; every '
+                    'class needs at least one training point')
+        return data_list
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Classes of the video (its multi-hot video label)."""
+        return np.flatnonzero(
+            self.get_data_info(idx)['video_label']).tolist()
