@@ -1,0 +1,3 @@
+from .point_tal_preprocessor import PointTALDataPreprocessor
+
+__all__ = ['PointTALDataPreprocessor']

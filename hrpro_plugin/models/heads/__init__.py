@@ -1,0 +1,3 @@
+from .snippet_head import SnippetHead
+
+__all__ = ['SnippetHead']

@@ -1,0 +1,3 @@
+from .rab_neck import RABNeck
+
+__all__ = ['RABNeck']

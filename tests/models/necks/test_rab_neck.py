@@ -1,0 +1,98 @@
+import math
+
+import torch
+import torch.nn.functional as F
+
+from hrpro_plugin.models.necks.rab_neck import RABNeck
+
+
+def _neck(**kw):
+    torch.manual_seed(0)
+    cfg = dict(in_channels=16, num_classes=3, num_heads=4, ffn_channels=8)
+    cfg.update(kw)
+    return RABNeck(**cfg)
+
+
+def test_output_shape_and_zero_padding():
+    neck = _neck()
+    x = torch.randn(2, 7, 16)
+    mask = torch.tensor([[True] * 7, [True] * 4 + [False] * 3])
+    out = neck(x, mask, torch.randn(3, 16))
+    assert out.shape == (2, 7, 16)
+    assert torch.all(out[1, 4:] == 0)
+    # training mode (dropouts active) runs and back-propagates
+    neck.train()
+    neck(x, mask, torch.randn(3, 16)).sum().backward()
+    assert neck.blocks[0].q_conv.weight.grad is not None
+
+
+def test_padding_invariance():
+    neck = _neck().eval()
+    protos = torch.randn(3, 16)
+    a, b = torch.randn(5, 16), torch.randn(9, 16)
+    x = torch.randn(2, 9, 16) * 100  # garbage in the padding
+    x[0, :5], x[1] = a, b
+    mask = torch.tensor([[True] * 5 + [False] * 4, [True] * 9])
+    with torch.no_grad():
+        batched = neck(x, mask, protos)
+        alone_a = neck(a[None], torch.ones(1, 5, dtype=torch.bool), protos)
+        alone_b = neck(b[None], torch.ones(1, 9, dtype=torch.bool), protos)
+    torch.testing.assert_close(batched[0, :5], alone_a[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(batched[1], alone_b[0], atol=1e-5, rtol=0)
+    assert torch.all(batched[0, 5:] == 0)
+
+
+def test_prototype_tokens_matter():
+    neck = _neck().eval()
+    x, mask = torch.randn(1, 6, 16), torch.ones(1, 6, dtype=torch.bool)
+    with torch.no_grad():
+        o1 = neck(x, mask, torch.randn(3, 16))
+        o2 = neck(x, mask, torch.randn(3, 16))
+    assert (o1 - o2).abs().max() > 1e-3
+
+
+def test_without_prototypes_ignores_them():
+    neck = _neck(use_prototypes=False).eval()
+    x, mask = torch.randn(1, 6, 16), torch.ones(1, 6, dtype=torch.bool)
+    with torch.no_grad():
+        o0 = neck(x, mask, None)
+        o1 = neck(x, mask, torch.randn(3, 16))
+    torch.testing.assert_close(o0, o1, atol=0, rtol=0)
+
+
+def _explicit_block(blk, x, key_valid):
+    """softmax(q k^T / sqrt(d_h)) v per head, written out."""
+    xt = x.transpose(1, 2)
+    q = blk.q_proj(blk.q_conv(xt).transpose(1, 2))
+    k = blk.k_proj(blk.k_conv(xt).transpose(1, 2))
+    v = blk.v_proj(x)
+    b, n, d = x.shape
+    h, dh = blk.num_heads, d // blk.num_heads
+    q = q.view(b, n, h, dh).transpose(1, 2)
+    k = k.view(b, n, h, dh).transpose(1, 2)
+    v = v.view(b, n, h, dh).transpose(1, 2)
+    s = q @ k.transpose(-1, -2) / math.sqrt(dh)
+    s = s.masked_fill(~key_valid[:, None, None, :], float('-inf'))
+    a = torch.softmax(s, dim=-1) @ v
+    a = blk.out_proj(a.transpose(1, 2).reshape(b, n, d))
+    x = blk.norm1(x + a)
+    return blk.norm2(x + blk.ffn(x))
+
+
+def test_sdpa_matches_explicit_attention():
+    neck = _neck(in_channels=8, num_classes=2, num_heads=2,
+                 num_blocks=2).eval()
+    x = torch.randn(2, 4, 8)
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    protos = torch.randn(2, 8)
+    with torch.no_grad():
+        out = neck(x, mask, protos)
+        # explicit: tokens = snippets (padding zeroed) + the 2 prototypes,
+        # both blocks see all T + C tokens, only T snippet tokens returned
+        seq = torch.cat([x.masked_fill(~mask[..., None], 0),
+                         protos[None].expand(2, -1, -1)], dim=1)
+        key_valid = torch.cat([mask, torch.ones(2, 2, dtype=torch.bool)], 1)
+        for blk in neck.blocks:
+            seq = _explicit_block(blk, seq, key_valid)
+        ref = seq[:, :4].masked_fill(~mask[..., None], 0)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
