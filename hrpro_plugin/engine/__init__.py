@@ -1,1 +1,3 @@
-"""Sub-package engine; imports register its parts."""
+"""Engine parts: hooks and the two-stage train loop."""
+from .hooks import *  # noqa: F401,F403
+from .loops import *  # noqa: F401,F403

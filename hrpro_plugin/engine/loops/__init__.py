@@ -1,0 +1,3 @@
+from .two_stage_loop import TwoStageTrainLoop
+
+__all__ = ['TwoStageTrainLoop']

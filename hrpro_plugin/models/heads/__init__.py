@@ -1,3 +1,4 @@
+from .instance_head import InstanceHead
 from .snippet_head import SnippetHead
 
-__all__ = ['SnippetHead']
+__all__ = ['SnippetHead', 'InstanceHead']

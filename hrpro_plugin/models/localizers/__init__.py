@@ -1,0 +1,3 @@
+from .hrpro import HRPro
+
+__all__ = ['HRPro']

@@ -1,4 +1,5 @@
 from .contrastive_loss import ReliableContrastiveLoss
+from .instance_losses import InstanceLoss
 from .point_focal_loss import PointFocalLoss
 
-__all__ = ['PointFocalLoss', 'ReliableContrastiveLoss']
+__all__ = ['PointFocalLoss', 'ReliableContrastiveLoss', 'InstanceLoss']

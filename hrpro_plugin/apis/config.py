@@ -1,0 +1,139 @@
+"""Config resolution shared by tools/train.py, tools/test.py and tools/infer.py.
+
+- ``--data-root``: every path of a config that lives under its ``data_root``
+  is moved to another root.
+- ``feat_dim`` / ``num_classes`` left ``None`` in a config are read from the
+  data (feature files, class list) or from a checkpoint's ``dataset_meta``.
+"""
+import os.path as osp
+from typing import Any, Optional
+
+import torch
+
+
+def _walk_replace(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, str):
+        if node == old or node.startswith(old.rstrip('/') + '/'):
+            return new.rstrip('/') + node[len(old.rstrip('/')):]
+        return node
+    if isinstance(node, dict):
+        for key in list(node.keys()):
+            if key == 'data_root' and isinstance(node[key], str):
+                node[key] = new
+            else:
+                node[key] = _walk_replace(node[key], old, new)
+        return node
+    if isinstance(node, list):
+        return [_walk_replace(v, old, new) for v in node]
+    if isinstance(node, tuple):
+        return tuple(_walk_replace(v, old, new) for v in node)
+    return node
+
+
+def apply_data_root(cfg, data_root: Optional[str]):
+    """Point every path of ``cfg`` under ``cfg.data_root`` (and every
+    ``data_root`` key) at ``data_root``. No-op for ``None``."""
+    if data_root is None:
+        return cfg
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'--data-root {data_root} is not a directory')
+    old = cfg.get('data_root')
+    if old is None:
+        raise ValueError('--data-root needs a config that defines data_root')
+    for key in list(cfg.keys()):
+        if key == 'data_root':
+            continue
+        cfg[key] = _walk_replace(cfg[key], old, data_root)
+    cfg['data_root'] = data_root
+    return cfg
+
+
+def _datasets(cfg):
+    """(name, dataset cfg) of every dataloader in the config."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader:
+            yield name, loader['dataset']
+    train_cfg = cfg.get('train_cfg') or {}
+    if train_cfg.get('stage2_dataloader'):
+        yield 'train_cfg.stage2_dataloader', train_cfg['stage2_dataloader']['dataset']
+
+
+def _feature_root(ds_cfg) -> str:
+    root = ds_cfg.get('data_root') or ''
+    feature_dir = ds_cfg.get('feature_dir', 'features/train')
+    return feature_dir if osp.isabs(feature_dir) else osp.join(root, feature_dir)
+
+
+def fill_model_dims(cfg, classes=None):
+    """Fill ``feat_dim`` and ``num_classes`` where the config leaves ``None``.
+
+    ``feat_dim``: the config's top-level ``feat_dim``, else read from the
+    first feature file of the first dataset. The value is also given to every
+    dataset so that data of another width fails with a clear error.
+    ``num_classes``: ``len(classes)`` when given (a checkpoint's list), else
+    the config's ``num_classes``, else the train dataset's class list.
+    """
+    from hrpro_plugin.datasets import infer_feat_dim
+    feat_dim = cfg.get('feat_dim')
+    datasets = list(_datasets(cfg))
+    if feat_dim is None:
+        for _, ds in datasets:
+            if ds.get('feat_dim') is not None:
+                feat_dim = ds['feat_dim']
+                break
+    if feat_dim is None:
+        if not datasets:
+            raise ValueError('feat_dim is None and the config has no dataset '
+                             'to read it from')
+        feat_dim = infer_feat_dim(_feature_root(datasets[0][1]))
+    cfg['feat_dim'] = int(feat_dim)
+    for _, ds in datasets:
+        if ds.get('feat_dim') is None:
+            ds['feat_dim'] = int(feat_dim)
+    cfg.model['feat_dim'] = int(feat_dim)
+
+    if classes is not None:
+        num_classes = len(classes)
+        if cfg.get('num_classes') not in (None, num_classes):
+            raise ValueError(
+                f'the checkpoint has {num_classes} classes but the config '
+                f'says num_classes={cfg.num_classes}')
+        for _, ds in datasets:
+            meta = dict(ds.get('metainfo') or {})
+            meta['classes'] = list(classes)
+            ds['metainfo'] = meta
+    else:
+        num_classes = cfg.get('num_classes') or cfg.model.get('num_classes')
+        if num_classes is None:
+            from mmaction.registry import DATASETS
+            import copy
+            ds_cfg = copy.deepcopy(datasets[0][1])
+            ds_cfg['pipeline'] = []
+            num_classes = len(DATASETS.build(ds_cfg).metainfo['classes'])
+    cfg['num_classes'] = int(num_classes)
+    cfg.model['num_classes'] = int(num_classes)
+    return cfg
+
+
+def load_checkpoint_meta(checkpoint: str) -> dict:
+    """The ``meta`` dict of a checkpoint (on CPU), with a clear error."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} not found')
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
+        raise ValueError(f'{checkpoint} is not an MMEngine checkpoint '
+                         '(no state_dict)')
+    return ckpt.get('meta', {}) or {}
+
+
+def fill_from_checkpoint(cfg, checkpoint: str):
+    """Use the class list stored in the checkpoint (``dataset_meta``) for
+    every dataset of the config; data whose classes disagree then fails in
+    the dataset with the class it does not know."""
+    meta = load_checkpoint_meta(checkpoint)
+    classes = (meta.get('dataset_meta') or {}).get('classes')
+    if classes is None:
+        raise ValueError(f'{checkpoint} stores no dataset_meta.classes; '
+                         'it was not written by tools/train.py')
+    return fill_model_dims(cfg, classes=list(classes))

@@ -1,0 +1,123 @@
+"""Mines PP / RP / NP with the trained stage-1 model at the stage switch."""
+import os
+import os.path as osp
+
+import torch
+from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmaction.registry import HOOKS
+from ..utils import iterate_dataset, unwrap
+from ...models.proposals.candidates import generate_candidates
+from ...models.proposals.mining import mine_proposals
+from ...models.proposals.proposal_file import (ProposalFileError,
+                                               concat_mined, load_proposals,
+                                               make_proposal_data,
+                                               save_proposals)
+from ...models.proposals.pseudo_snippets import mine_pseudo_snippets
+
+
+@HOOKS.register_module()
+class ProposalMiningHook(Hook):
+    """At the switch (``before_stage2``), run the frozen stage-1 model over
+    the training videos in a fixed order and store PP, RP and NP (SPEC.md
+    "Stage 2") in one file under the work dir
+    (:mod:`hrpro_plugin.models.proposals.proposal_file` documents it).
+
+    - Only the main process mines and writes; the others wait and then read
+      the same file through ``LoadMinedProposals``.
+    - A file that already holds the mining of this run (same stage-1
+      iterations, seed and videos) is reused: a resumed run never mines
+      twice. Mining twice with the same checkpoint and seed gives the same
+      file (the NP sampler draws from one seeded CPU generator).
+    - Test and inference never read the file.
+
+    Args:
+        batch_size (int): videos per forward pass. Defaults to 16.
+        seed (int | None): NP sampler seed; ``None`` uses the run's seed.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, batch_size: int = 16, seed=None):
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def _stamp(self, runner, dataset) -> dict:
+        seed = self.seed if self.seed is not None else (runner.seed or 0)
+        return dict(seed=int(seed),
+                    checkpoint=f'{runner.experiment_name}@iter'
+                    f'{runner.train_loop.stage1_iters}',
+                    stage1_iters=int(runner.train_loop.stage1_iters),
+                    num_videos=len(dataset))
+
+    def before_stage2(self, runner, proposal_file: str) -> None:
+        dataset = runner.train_dataloader.dataset
+        stamp = self._stamp(runner, dataset)
+        if is_main_process():
+            if self._reusable(proposal_file, stamp, dataset):
+                print_log(f'reusing mined proposals {proposal_file} '
+                          '(not mining again)', logger='current')
+            else:
+                self.mine(unwrap(runner.model), dataset, proposal_file, stamp)
+        barrier()
+
+    @staticmethod
+    def _reusable(path: str, stamp: dict, dataset) -> bool:
+        if not osp.isfile(path):
+            return False
+        try:
+            data = load_proposals(path)
+        except ProposalFileError as err:
+            print_log(f'{path} is unreadable ({err}); mining again',
+                      logger='current', level=30)
+            return False
+        meta = data.get('meta') or {}
+        return (meta.get('stage1_iters') == stamp['stage1_iters']
+                and data.get('seed') == stamp['seed']
+                and len(data['video_names']) == stamp['num_videos'])
+
+    def mine(self, model, dataset, path: str, stamp: dict) -> dict:
+        was_training = model.training
+        model.eval()
+        generator = torch.Generator(device='cpu')
+        generator.manual_seed(stamp['seed'])
+        parts, names, lengths = [], [], []
+        with torch.no_grad():
+            for data in iterate_dataset(dataset, self.batch_size, shard=False,
+                                        progress='mining proposals'):
+                data = model.data_preprocessor(data, False)
+                inputs, samples = data['inputs'], data['data_samples']
+                mask = model.masks_for(inputs, samples)
+                out = model.extract(inputs, mask)
+                from ...models.utils import batch_point_labels
+                points = batch_point_labels(samples, inputs.shape[1],
+                                            model.num_classes,
+                                            device=inputs.device)
+                _, bg_seeds = mine_pseudo_snippets(
+                    points, out['bg'].float(), mask, **model.pseudo_cfg)
+                cand = generate_candidates(
+                    out['fused_cas'].float(), out['attn'].float(),
+                    out['video_scores'].float(), mask, **model.proposal_cfg)
+                mined = mine_proposals(
+                    cand, [ds.gt_points for ds in samples], bg_seeds, mask,
+                    generator=generator)
+                parts.append((mined, len(samples)))
+                names += [ds.metainfo['video_name'] for ds in samples]
+                lengths += [int(ds.metainfo['num_snippets']) for ds in samples]
+        model.train(was_training)
+        data = make_proposal_data(
+            names, concat_mined(parts), seed=stamp['seed'],
+            checkpoint=stamp['checkpoint'], num_snippets=lengths,
+            meta=dict(stage1_iters=stamp['stage1_iters']))
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        save_proposals(path, data)
+        n_pts = sum(len(dataset.get_data_info(i)['point_snippets'])
+                    for i in range(len(dataset)))
+        print_log(
+            f'mined {data["pp"]["start"].numel()} PP, '
+            f'{data["rp"]["start"].numel()} RP (of {n_pts} points), '
+            f'{data["np"]["start"].numel()} NP over {len(names)} videos '
+            f'-> {path}', logger='current')
+        return data

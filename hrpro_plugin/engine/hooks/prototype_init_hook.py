@@ -1,0 +1,72 @@
+"""Initialises the prototype memory from the point snippets of the train set."""
+import torch
+from mmengine.dist import all_reduce
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmaction.registry import HOOKS
+from ..utils import iterate_dataset, unwrap
+from ...models.utils import batch_point_labels
+
+
+@HOOKS.register_module()
+class PrototypeInitHook(Hook):
+    """Before the first step, run the model in eval mode over the train set
+    with all prototypes zero; each prototype becomes the mean embedded
+    feature at that class's point snippets (SPEC.md, "Prototype memory").
+
+    Skipped when the memory is already initialised (a resumed run restores
+    it from the checkpoint). Under multi-process training the per-class sums
+    and counts are all-reduced, so every process holds the same memory.
+
+    Args:
+        batch_size (int): videos per forward pass. Defaults to 16.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, batch_size: int = 16):
+        self.batch_size = batch_size
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        memory = getattr(model, 'memory', None)
+        if memory is None:
+            return
+        if bool(memory.initialized):
+            print_log('prototype memory restored from checkpoint; '
+                      'skipping its initialisation', logger='current')
+            return
+        if getattr(model, 'neck', None) is None and \
+                getattr(model, 'contrastive_loss', None) is None:
+            # neither the RAB tokens nor L_contra read the memory (ablation
+            # "L_base"): keep it zero, but mark it initialised.
+            memory.initialized.fill_(True)
+            return
+        dataset = runner.train_dataloader.dataset
+        was_training = model.training
+        model.eval()
+        memory.prototypes.zero_()
+        C, D = memory.prototypes.shape
+        device = memory.prototypes.device
+        sums = torch.zeros(C, D, device=device)
+        counts = torch.zeros(C, device=device)
+        with torch.no_grad():
+            for data in iterate_dataset(dataset, self.batch_size,
+                                        progress='initialising prototypes'):
+                data = model.data_preprocessor(data, False)
+                inputs, samples = data['inputs'], data['data_samples']
+                mask = model.masks_for(inputs, samples)
+                out = model.extract(inputs, mask)
+                points = batch_point_labels(samples, inputs.shape[1], C,
+                                            device=device)
+                s, c = memory.accumulate_init(out['embedded'].float(), points,
+                                              mask)
+                sums += s
+                counts += c
+        all_reduce(sums)
+        all_reduce(counts)
+        memory.init_from_sums(sums, counts)
+        model.train(was_training)
+        print_log(f'prototype memory initialised from {int(counts.sum())} '
+                  f'point snippets of {len(dataset)} videos', logger='current')

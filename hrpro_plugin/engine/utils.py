@@ -1,0 +1,44 @@
+"""Helpers shared by the hooks: sharded, ordered passes over a dataset."""
+from typing import Iterator, List
+
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import get_dist_info, is_main_process
+from mmengine.model import is_model_wrapper
+from mmengine.utils import ProgressBar
+
+
+def unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+def iterate_dataset(dataset, batch_size: int, shard: bool = True,
+                    progress: str = '') -> Iterator[List[dict]]:
+    """Yield batches (``pseudo_collate``-d) over ``dataset`` in index order.
+
+    With ``shard=True`` each process takes every world_size-th video (no
+    padding: unlike ``DefaultSampler``, no video is seen twice, so sums over
+    processes are exact). Shows a progress bar on the main process.
+    """
+    rank, world = get_dist_info()
+    indices = list(range(len(dataset)))
+    if shard:
+        indices = indices[rank::world]
+    bar = ProgressBar(len(indices)) if (progress and is_main_process()) else None
+    if bar is not None:
+        print(f'\n{progress}', flush=True)
+    for i in range(0, len(indices), batch_size):
+        chunk = indices[i:i + batch_size]
+        yield pseudo_collate([dataset[j] for j in chunk])
+        if bar is not None:
+            for _ in chunk:
+                bar.update()
+    if bar is not None:
+        print('', flush=True)
+
+
+def autocast_context(model, device_type: str):
+    """bf16 autocast when the model asks for it and runs on CUDA."""
+    enabled = bool(getattr(model, 'bf16', False)) and device_type == 'cuda'
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16,
+                          enabled=enabled)

@@ -1,0 +1,228 @@
+"""Instance-level head of HR-Pro stage 2 (SPEC "Stage 2: Heads" and
+"Inference"): completeness score and boundary regression of proposals.
+
+Proposals are flat tensors ``batch_idx [N], start [N], end [N]`` in snippet
+units. Each proposal is extended by ``extend_ratio x length`` on both sides,
+RoI-aligned into ``num_bins`` bins (:func:`roi_align_1d`) and max-pooled
+over three groups of bins: the start context (the first ``n_ctx`` bins),
+the inside and the end context (the last ``n_ctx`` bins), with
+``n_ctx = round(num_bins * r / (1 + 2 r))`` (2 of 12 for ``r = 0.25``:
+bins 0-1, 2-9, 10-11), i.e. the bins covering the extension.
+
+* score: ``[inside - start, inside, inside - end]`` (3D) -> Linear(3D,
+  2048) + ReLU + Dropout(0.7) -> Linear(2048, 1024) + ReLU -> Linear(1024,
+  1) -> sigmoid = ``p_comp``;
+* regression: ``d_start`` from the start context, ``d_end`` from the end
+  context, each Linear(D, 1024) + ReLU + Linear(1024, 1); refined
+  ``s' = s + d_start * w``, ``e' = e + d_end * w`` with ``w = e - s``.
+
+Inference (:meth:`InstanceHead.predict`): head(original) gives ``p_comp``
+and the offsets; :func:`refine_and_clip` clips the refined boxes to the
+video and marks the empty ones invalid; head(refined valid) gives their
+``p_comp``; :func:`fuse_predictions` emits both sets for soft-NMS.
+"""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from mmaction.registry import MODELS
+from torch import nn
+
+from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
+                                                     roi_align_1d)
+
+
+def refine_and_clip(start: torch.Tensor, end: torch.Tensor,
+                    d_start: torch.Tensor, d_end: torch.Tensor,
+                    video_len: torch.Tensor
+                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Refined boxes clipped to the video (SPEC Fix).
+
+    ``s' = s + d_start * w``, ``e' = e + d_end * w`` (``w = e - s``), then both
+    clipped to ``[0, video_len]``; ``valid = e' > s'`` after clipping (an
+    invalid one must be dropped: the caller keeps only the original).
+
+    Args:
+        start, end, d_start, d_end: ``[N]``.
+        video_len: ``[N]`` valid length (snippets) of each proposal's video.
+
+    Returns:
+        ``(s' [N], e' [N], valid [N] bool)``.
+    """
+    w = end - start
+    video_len = video_len.to(start.dtype)
+    s = torch.minimum(torch.clamp(start + d_start * w, min=0), video_len)
+    e = torch.minimum(torch.clamp(end + d_end * w, min=0), video_len)
+    return s, e, e > s
+
+
+def fuse_predictions(batch_idx: torch.Tensor, start: torch.Tensor,
+                     end: torch.Tensor, label: torch.Tensor,
+                     oic: torch.Tensor, p_comp: torch.Tensor,
+                     refined_start: torch.Tensor, refined_end: torch.Tensor,
+                     refined_valid: torch.Tensor,
+                     p_comp_refined: torch.Tensor
+                     ) -> Dict[str, torch.Tensor]:
+    """Both versions of each candidate, as flat tensors for soft-NMS.
+
+    Rows ``0..N-1`` are ``(s, e, c, OIC + p_comp(s, e))`` in candidate order;
+    then one row ``(s', e', c, OIC + p_comp(s', e'))`` per candidate whose
+    refined box is valid, in candidate order.
+
+    Args:
+        batch_idx, start, end, label, oic, p_comp: ``[N]`` per candidate.
+        refined_start, refined_end: ``[N]`` (clipped), refined_valid ``[N]``.
+        p_comp_refined: ``[N]`` (entries of invalid boxes ignored) or
+            ``[N_valid]`` (the valid boxes only, in order).
+
+    Returns:
+        ``dict(batch_idx, start, end, label, score, refined [M] bool,
+        source [M] long)`` (``source``: the candidate each row came from).
+    """
+    N = start.numel()
+    valid = refined_valid.bool()
+    src = torch.arange(N, device=start.device)
+    vidx = src[valid]
+    pr = p_comp_refined if p_comp_refined.numel() != N else p_comp_refined[valid]
+    if pr.numel() != vidx.numel():
+        raise ValueError(
+            f'p_comp_refined has {p_comp_refined.numel()} entries; expected '
+            f'{N} (all candidates) or {vidx.numel()} (valid refined ones)')
+    return dict(
+        batch_idx=torch.cat([batch_idx, batch_idx[vidx]]),
+        start=torch.cat([start, refined_start[vidx]]),
+        end=torch.cat([end, refined_end[vidx]]),
+        label=torch.cat([label, label[vidx]]),
+        score=torch.cat([oic + p_comp, oic[vidx] + pr]),
+        refined=torch.cat([torch.zeros(N, dtype=torch.bool, device=start.device),
+                           torch.ones(vidx.numel(), dtype=torch.bool,
+                                      device=start.device)]),
+        source=torch.cat([src, vidx]))
+
+
+def _mlp(dims: Sequence[int], dropout_after_first: float = 0.0) -> nn.Sequential:
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU(inplace=True))
+            if i == 0 and dropout_after_first > 0:
+                layers.append(nn.Dropout(dropout_after_first))
+    return nn.Sequential(*layers)
+
+
+@MODELS.register_module()
+class InstanceHead(nn.Module):
+    """Completeness score and boundary regression of proposals.
+
+    Args:
+        in_channels (int): feature width D.
+        hidden_score (Sequence[int]): hidden widths of the score head.
+            Defaults to (2048, 1024).
+        hidden_reg (int): hidden width of each regression branch.
+            Defaults to 1024.
+        dropout (float): dropout after the first score layer. Defaults to 0.7.
+        num_bins (int): RoI-align bins. Defaults to 12.
+        extend_ratio (float): extension on each side. Defaults to 0.25.
+        sampling_ratio (int): RoI-align samples per bin. Defaults to 2.
+    """
+
+    def __init__(self, in_channels: int,
+                 hidden_score: Sequence[int] = (2048, 1024),
+                 hidden_reg: int = 1024, dropout: float = 0.7,
+                 num_bins: int = 12, extend_ratio: float = 0.25,
+                 sampling_ratio: int = 2) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.num_bins = int(num_bins)
+        self.extend_ratio = float(extend_ratio)
+        self.sampling_ratio = int(sampling_ratio)
+        n_ctx = int(round(num_bins * extend_ratio / (1 + 2 * extend_ratio)))
+        if n_ctx < 1 or num_bins - 2 * n_ctx < 1:
+            raise ValueError(
+                f'num_bins={num_bins} with extend_ratio={extend_ratio} leaves '
+                f'{n_ctx} context bins a side; need >= 1 context and >= 1 '
+                'inside bin')
+        self.num_ctx_bins = n_ctx
+        self.score_head = _mlp([3 * in_channels, *hidden_score, 1], dropout)
+        self.start_reg = _mlp([in_channels, hidden_reg, 1])
+        self.end_reg = _mlp([in_channels, hidden_reg, 1])
+
+    def pool(self, features: torch.Tensor, mask: torch.Tensor,
+             batch_idx: torch.Tensor, start: torch.Tensor, end: torch.Tensor
+             ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Max-pooled ``(start_ctx, inside, end_ctx)``, each ``[N, D]``."""
+        es, ee = extend_proposals(start, end, self.extend_ratio)
+        bins = roi_align_1d(features, mask, batch_idx, es, ee,
+                            self.num_bins, self.sampling_ratio)
+        k = self.num_ctx_bins
+        return (bins[:, :k].amax(1), bins[:, k:self.num_bins - k].amax(1),
+                bins[:, self.num_bins - k:].amax(1))
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor,
+                batch_idx: torch.Tensor, start: torch.Tensor,
+                end: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Args: features ``[B, T, D]``, mask ``[B, T]``, proposals ``[N]``.
+
+        Returns ``dict(p_comp, d_start, d_end, refined_start, refined_end)``,
+        each ``[N]`` (refined boxes not clipped; see :func:`refine_and_clip`).
+        """
+        start = start.to(features.dtype)
+        end = end.to(features.dtype)
+        f_s, f_in, f_e = self.pool(features, mask, batch_idx, start, end)
+        x = torch.cat([f_in - f_s, f_in, f_in - f_e], dim=-1)
+        p_comp = torch.sigmoid(self.score_head(x).squeeze(-1))
+        d_start = self.start_reg(f_s).squeeze(-1)
+        d_end = self.end_reg(f_e).squeeze(-1)
+        w = end - start
+        return dict(p_comp=p_comp, d_start=d_start, d_end=d_end,
+                    refined_start=start + d_start * w,
+                    refined_end=end + d_end * w)
+
+    def score(self, features: torch.Tensor, mask: torch.Tensor,
+              batch_idx: torch.Tensor, start: torch.Tensor,
+              end: torch.Tensor) -> torch.Tensor:
+        """``p_comp [N]`` only (skips the regression branches)."""
+        f_s, f_in, f_e = self.pool(features, mask, batch_idx,
+                                   start.to(features.dtype),
+                                   end.to(features.dtype))
+        x = torch.cat([f_in - f_s, f_in, f_in - f_e], dim=-1)
+        return torch.sigmoid(self.score_head(x).squeeze(-1))
+
+    def predict(self, features: torch.Tensor, mask: torch.Tensor,
+                candidates: Dict[str, torch.Tensor],
+                video_len: Optional[torch.Tensor] = None
+                ) -> Dict[str, torch.Tensor]:
+        """Fused predictions of candidates (SPEC "Inference").
+
+        Args:
+            features: ``[B, T, D]``; mask: ``[B, T]``.
+            candidates: ``dict(batch_idx, start, end, label, score)`` with
+                ``score`` the OIC (snippet units).
+            video_len: ``[B]`` valid lengths (default: from ``mask``).
+
+        Returns:
+            :func:`fuse_predictions`' dict (snippet units).
+        """
+        b = candidates['batch_idx'].long()
+        if video_len is None:
+            video_len = mask.long().sum(1)
+        s = candidates['start'].to(features.dtype)
+        e = candidates['end'].to(features.dtype)
+        out = self.forward(features, mask, b, s, e)
+        rs, re, valid = refine_and_clip(s, e, out['d_start'], out['d_end'],
+                                        video_len.to(features.device)[b])
+        vidx = torch.nonzero(valid, as_tuple=True)[0]
+        p_ref = self.score(features, mask, b[vidx], rs[vidx], re[vidx])
+        return fuse_predictions(b, s, e, candidates['label'],
+                                candidates['score'].to(features.dtype),
+                                out['p_comp'], rs, re, valid, p_ref)
+
+    def fuse(self, features: torch.Tensor, mask: torch.Tensor,
+             candidates: Dict[str, torch.Tensor],
+             video_len: Optional[torch.Tensor] = None
+             ) -> Tuple[torch.Tensor, ...]:
+        """:meth:`predict` as a tuple ``(start, end, label, batch_idx,
+        score)`` of flat tensors (snippet units), ready for soft-NMS."""
+        out = self.predict(features, mask, candidates, video_len)
+        return (out['start'], out['end'], out['label'], out['batch_idx'],
+                out['score'])

@@ -1,0 +1,279 @@
+"""HR-Pro localizer: wires the parts and owns ``forward(inputs, data_samples, mode)``.
+
+Stage 1 (snippet level): RABNeck -> SnippetHead -> pseudo snippets ->
+PointFocalLoss + ReliableContrastiveLoss -> PrototypeMemory.update.
+Stage 2 (instance level): RoI-aligned proposals -> InstanceHead -> score and
+regression losses, on the proposals mined once at the switch.
+Inference: stage-1 outputs -> candidates (+ InstanceHead when stage 2 is
+trained) -> class-wise soft-NMS -> ``pred_instances`` in seconds.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import InstanceData
+
+from mmaction.registry import MODELS
+from ..proposals.candidates import generate_candidates
+from ..proposals.pseudo_snippets import mine_pseudo_snippets
+from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
+                     lengths_to_mask)
+
+
+def _default_proposal_cfg() -> dict:
+    return dict(
+        cas_thresholds=[round(0.025 * i, 3) for i in range(10)],
+        attn_thresholds=[round(0.5 + 0.025 * i, 3) for i in range(9)],
+        class_thresh=0.5,
+        outer_ratio=0.25,
+        scale=2)
+
+
+@MODELS.register_module()
+class HRPro(BaseModel):
+    """Point-supervised temporal action localizer (HR-Pro, AAAI 2024).
+
+    Args:
+        feat_dim (int): snippet feature width D. Tools fill it from the data
+            when the config leaves it ``None``.
+        num_classes (int): number of action classes C (filled by the tools
+            from the dataset's class list when ``None``).
+        neck (dict | None): the RAB stack; ``None`` skips it (ablation "no RAB").
+        head (dict): the snippet head.
+        memory (dict): the prototype memory.
+        focal_loss (dict): L_base.
+        contrastive_loss (dict | None): L_contra; ``None`` switches it off.
+        video_loss_weight (float): weight of the video-level BCE (SPEC: 0).
+        pseudo_cfg (dict): thresholds of the pseudo-snippet mining.
+        proposal_cfg (dict): thresholds of the candidate generator.
+        instance_head (dict | None): stage 2; ``None`` for a stage-1 model.
+        instance_loss (dict | None): stage-2 losses.
+        stage2_cfg (dict): ``use_embedded`` (feed the instance head the
+            embedded features instead of the raw ones), ``seed``.
+        post_processor (dict): class-wise soft-NMS.
+    """
+
+    def __init__(self,
+                 feat_dim: int,
+                 num_classes: int,
+                 neck: Optional[dict] = dict(type='RABNeck'),
+                 head: dict = dict(type='SnippetHead'),
+                 memory: dict = dict(type='PrototypeMemory'),
+                 focal_loss: dict = dict(type='PointFocalLoss'),
+                 contrastive_loss: Optional[dict] = dict(
+                     type='ReliableContrastiveLoss'),
+                 video_loss_weight: float = 0.0,
+                 pseudo_cfg: dict = dict(bg_thresh=0.95, act_thresh=0.1),
+                 proposal_cfg: Optional[dict] = None,
+                 instance_head: Optional[dict] = None,
+                 instance_loss: Optional[dict] = None,
+                 stage2_cfg: Optional[dict] = None,
+                 post_processor: dict = dict(type='SoftNMSPostProcessor'),
+                 data_preprocessor: dict = dict(type='PointTALDataPreprocessor'),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if feat_dim is None or num_classes is None:
+            raise ValueError(
+                'HRPro needs feat_dim and num_classes; tools/train.py and '
+                'tools/test.py fill them from the data when a config leaves '
+                f'them None (got feat_dim={feat_dim}, num_classes={num_classes})')
+        self.feat_dim = int(feat_dim)
+        self.num_classes = int(num_classes)
+        dims = dict(in_channels=self.feat_dim, num_classes=self.num_classes)
+        self.neck = MODELS.build({**dims, **neck}) if neck else None
+        self.head = MODELS.build({**dims, **head})
+        self.memory = MODELS.build(
+            dict(num_classes=self.num_classes, channels=self.feat_dim,
+                 **memory))
+        self.focal_loss = MODELS.build(focal_loss)
+        self.contrastive_loss = (MODELS.build(contrastive_loss)
+                                 if contrastive_loss else None)
+        self.video_loss_weight = float(video_loss_weight)
+        self.pseudo_cfg = dict(pseudo_cfg)
+        self.proposal_cfg = {**_default_proposal_cfg(), **(proposal_cfg or {})}
+        self.stage2_cfg = dict(use_embedded=False, seed=0)
+        self.stage2_cfg.update(stage2_cfg or {})
+        self.instance_head = (MODELS.build(
+            dict(in_channels=self.feat_dim, **instance_head))
+            if instance_head else None)
+        self.instance_loss = (MODELS.build(instance_loss)
+                              if instance_loss else None)
+        if (self.instance_head is None) != (self.instance_loss is None):
+            raise ValueError('instance_head and instance_loss go together')
+        self.post_processor = MODELS.build(post_processor)
+        # 1 while stage 1 trains; 2 once the switch has happened. Saved in
+        # checkpoints, so a stage-1 checkpoint predicts without the
+        # (untrained) instance head.
+        self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
+        self._sample_generator = None
+
+    # ------------------------------------------------------------------ #
+    # shared pieces
+    # ------------------------------------------------------------------ #
+    @property
+    def current_stage(self) -> int:
+        return int(self.stage.item())
+
+    def stage1_modules(self) -> List[torch.nn.Module]:
+        return [m for m in (self.neck, self.head) if m is not None]
+
+    def switch_to_stage2(self) -> None:
+        """Freeze the stage-1 network and memory; stage 2 trains the
+        instance head only. Frozen parameters get no gradient, so the
+        optimizer neither updates nor decays them."""
+        if self.instance_head is None:
+            raise RuntimeError('this model has no instance_head: it is a '
+                               'stage-1 model and cannot switch to stage 2')
+        for module in self.stage1_modules():
+            module.eval()
+            for p in module.parameters():
+                p.requires_grad_(False)
+        self.stage.fill_(2)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.current_stage == 2:
+            for module in self.stage1_modules():
+                module.eval()
+        return self
+
+    def masks_for(self, inputs: torch.Tensor,
+                  data_samples: Sequence) -> torch.Tensor:
+        lengths = batch_lengths(data_samples, device=inputs.device)
+        if int(lengths.max()) > inputs.shape[1]:
+            raise ValueError(
+                f'num_snippets {lengths.tolist()} exceed the padded length '
+                f'{inputs.shape[1]}')
+        return lengths_to_mask(lengths, inputs.shape[1])
+
+    def extract(self, inputs: torch.Tensor, mask: torch.Tensor) -> Dict:
+        """Stage-1 network: RAB stack (with prototype tokens) + snippet head."""
+        if inputs.shape[-1] != self.feat_dim:
+            raise ValueError(
+                f'features are {inputs.shape[-1]}-d but the model was built '
+                f'for feat_dim={self.feat_dim}')
+        x = inputs * mask[..., None].to(inputs.dtype)
+        if self.neck is not None:
+            x = self.neck(x, mask, self.memory.prototypes)
+        return self.head(x, mask)
+
+    # ------------------------------------------------------------------ #
+    # forward contract
+    # ------------------------------------------------------------------ #
+    def forward(self, inputs: torch.Tensor, data_samples=None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            if data_samples is not None:
+                mask = self.masks_for(inputs, data_samples)
+            else:
+                mask = torch.ones(inputs.shape[:2], dtype=torch.bool,
+                                  device=inputs.device)
+            return self.extract(inputs, mask)
+        raise RuntimeError(f'Invalid mode "{mode}": use loss, predict or tensor')
+
+    def loss(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
+        if self.current_stage == 1:
+            return self.loss_stage1(inputs, data_samples)
+        return self.loss_stage2(inputs, data_samples)
+
+    # ------------------------------------------------------------------ #
+    # stage 1
+    # ------------------------------------------------------------------ #
+    def loss_stage1(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
+        mask = self.masks_for(inputs, data_samples)
+        out = self.extract(inputs, mask)
+        B, T = mask.shape
+        point_labels = batch_point_labels(data_samples, T, self.num_classes,
+                                          device=inputs.device)
+        with torch.no_grad():
+            act_labels, bg_seeds = mine_pseudo_snippets(
+                point_labels, out['bg'].detach(), mask, **self.pseudo_cfg)
+        scores = torch.cat([out['fused_cas'], out['bg'][..., None]], dim=-1)
+        losses = dict(self.focal_loss(scores, point_labels, bg_seeds, mask))
+        video_labels = batch_video_labels(data_samples, device=inputs.device)
+        if self.contrastive_loss is not None:
+            losses['loss_contrastive'] = self.contrastive_loss(
+                out['embedded'], self.memory.prototypes, act_labels, bg_seeds,
+                video_labels, mask)
+        if self.video_loss_weight > 0:
+            losses['loss_video'] = self.video_loss_weight * \
+                F.binary_cross_entropy(
+                    out['video_scores'].clamp(1e-6, 1 - 1e-6), video_labels)
+        if self.training:
+            # every video of the step read the memory as it was at the start
+            # of the step (forward above); now the momentum updates.
+            self.memory.update(out['embedded'].detach(), act_labels, mask)
+        return losses
+
+    # ------------------------------------------------------------------ #
+    # stage 2
+    # ------------------------------------------------------------------ #
+    def instance_features(self, inputs: torch.Tensor,
+                          mask: torch.Tensor) -> torch.Tensor:
+        if not self.stage2_cfg['use_embedded']:
+            return inputs * mask[..., None].to(inputs.dtype)
+        with torch.no_grad():
+            return self.extract(inputs, mask)['embedded']
+
+    def loss_stage2(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
+        from ..proposals.stage2_batch import gather_mined_proposals
+        mask = self.masks_for(inputs, data_samples)
+        feats = self.instance_features(inputs, mask)
+        mined = gather_mined_proposals(data_samples, device=inputs.device)
+        if self._sample_generator is None:
+            self._sample_generator = torch.Generator(device='cpu')
+            self._sample_generator.manual_seed(int(self.stage2_cfg['seed']))
+        return self.instance_loss(self.instance_head, feats, mask, mined,
+                                  generator=self._sample_generator)
+
+    # ------------------------------------------------------------------ #
+    # inference
+    # ------------------------------------------------------------------ #
+    def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
+        mask = self.masks_for(inputs, data_samples)
+        out = self.extract(inputs, mask)
+        cand = generate_candidates(out['fused_cas'], out['attn'],
+                                   out['video_scores'], mask,
+                                   **self.proposal_cfg)
+        start, end = cand['start'], cand['end']
+        label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
+        if self.instance_head is not None and self.current_stage == 2:
+            feats = self.instance_features(inputs, mask)
+            start, end, label, batch_idx, score = self.instance_head.fuse(
+                feats, mask, cand)
+        segments = torch.stack([start, end], dim=-1)
+        keep, new_scores = self.post_processor(segments, score, label,
+                                               batch_idx)
+        return self.pack_predictions(data_samples, segments[keep],
+                                     label[keep], new_scores, batch_idx[keep],
+                                     out['video_scores'])
+
+    @staticmethod
+    def pack_predictions(data_samples: Sequence, segments: torch.Tensor,
+                         labels: torch.Tensor, scores: torch.Tensor,
+                         batch_idx: torch.Tensor,
+                         video_scores: torch.Tensor) -> List:
+        """Split flat predictions per video and convert snippets -> seconds
+        (the one place where units change)."""
+        counts = torch.bincount(batch_idx, minlength=len(data_samples))
+        sec = torch.tensor(
+            [float(ds.metainfo['snippet_seconds']) for ds in data_samples],
+            device=segments.device)
+        segments = segments * sec[batch_idx][:, None]
+        per_video = zip(segments.split(counts.tolist()),
+                        labels.split(counts.tolist()),
+                        scores.split(counts.tolist()))
+        for i, (ds, (seg, lab, sco)) in enumerate(zip(data_samples, per_video)):
+            duration = ds.metainfo.get('duration')
+            if duration is not None:
+                seg = seg.clamp(0, float(duration))
+            ds.pred_instances = InstanceData(
+                segments=seg.detach(), labels=lab.detach(),
+                scores=sco.detach())
+            ds.set_field(video_scores[i].detach(), 'pred_video_scores')
+        return list(data_samples)

@@ -1,0 +1,191 @@
+"""Tests of the stage-2 instance head, refinement and fusion."""
+import pytest
+import torch
+from mmaction.registry import MODELS
+
+import hrpro_plugin  # noqa: F401  (registers the parts)
+from hrpro_plugin.models.heads import instance_head as ih
+from hrpro_plugin.models.heads.instance_head import (InstanceHead,
+                                                     fuse_predictions,
+                                                     refine_and_clip)
+
+
+def _small(D=4, **kw):
+    torch.manual_seed(0)
+    return InstanceHead(D, hidden_score=(16, 8), hidden_reg=8, **kw).eval()
+
+
+def _const_reg(head, ds, de):
+    """Make the regression branches output constants."""
+    with torch.no_grad():
+        for mod, val in ((head.start_reg, ds), (head.end_reg, de)):
+            mod[-1].weight.zero_()
+            mod[-1].bias.fill_(val)
+
+
+def test_layout_and_shapes():
+    head = InstanceHead(6)
+    assert head.num_ctx_bins == 2
+    lin = [m for m in head.score_head if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in lin] == \
+        [(18, 2048), (2048, 1024), (1024, 1)]
+    assert isinstance(head.score_head[2], torch.nn.Dropout)
+    assert head.score_head[2].p == 0.7
+    for reg in (head.start_reg, head.end_reg):
+        lin = [m for m in reg if isinstance(m, torch.nn.Linear)]
+        assert [(m.in_features, m.out_features) for m in lin] == \
+            [(6, 1024), (1024, 1)]
+    head = _small()
+    out = head(torch.randn(2, 10, 4), torch.ones(2, 10, dtype=torch.bool),
+               torch.tensor([0, 1, 1]), torch.tensor([1.0, 2.0, 0.0]),
+               torch.tensor([4.0, 9.0, 3.0]))
+    assert set(out) == {'p_comp', 'd_start', 'd_end', 'refined_start',
+                        'refined_end'}
+    assert all(v.shape == (3,) for v in out.values())
+    assert bool(((out['p_comp'] > 0) & (out['p_comp'] < 1)).all())
+    built = MODELS.build(dict(type='InstanceHead', in_channels=4))
+    assert isinstance(built, InstanceHead)
+    with pytest.raises(ValueError):
+        InstanceHead(4, num_bins=3, extend_ratio=0.05)
+
+
+def test_bin_pooling_feeds_the_right_branches(monkeypatch):
+    seen = {}
+
+    def fake_roi(features, mask, batch_idx, start, end, num_bins, sr):
+        seen['start'], seen['end'] = start.clone(), end.clone()
+        # D = 1, bin j holds j; a spike of 100 in bin 5 (inside)
+        bins = torch.arange(num_bins, dtype=features.dtype)
+        bins = bins.repeat(batch_idx.numel(), 1)[..., None]
+        bins[:, 5] = 100.0
+        return bins
+
+    monkeypatch.setattr(ih, 'roi_align_1d', fake_roi)
+    head = _small(D=1)
+    inputs = {}
+    head.score_head[0].register_forward_hook(
+        lambda m, i, o: inputs.__setitem__('score', i[0].clone()))
+    head.start_reg[0].register_forward_hook(
+        lambda m, i, o: inputs.__setitem__('start', i[0].clone()))
+    head.end_reg[0].register_forward_hook(
+        lambda m, i, o: inputs.__setitem__('end', i[0].clone()))
+    head(torch.zeros(1, 10, 1), torch.ones(1, 10, dtype=torch.bool),
+         torch.tensor([0]), torch.tensor([4.0]), torch.tensor([8.0]))
+    # the extension by 0.25 x 4 on both sides reached RoI-align
+    assert seen['start'].tolist() == [3.0] and seen['end'].tolist() == [9.0]
+    # start ctx = max(bins 0-1) = 1, inside = max(bins 2-9) = 100,
+    # end ctx = max(bins 10-11) = 11
+    assert inputs['start'].tolist() == [[1.0]]
+    assert inputs['end'].tolist() == [[11.0]]
+    assert inputs['score'].tolist() == [[99.0, 100.0, 89.0]]
+
+
+def test_regression_refinement():
+    head = _small()
+    _const_reg(head, 0.1, -0.25)
+    out = head(torch.randn(1, 12, 4), torch.ones(1, 12, dtype=torch.bool),
+               torch.tensor([0, 0]), torch.tensor([2.0, 0.0]),
+               torch.tensor([6.0, 8.0]))
+    assert out['d_start'].tolist() == pytest.approx([0.1, 0.1])
+    assert out['d_end'].tolist() == pytest.approx([-0.25, -0.25])
+    # s' = s + ds * w, e' = e + de * w with w = e - s
+    assert out['refined_start'].tolist() == pytest.approx([2.4, 0.8])
+    assert out['refined_end'].tolist() == pytest.approx([5.0, 6.0])
+
+
+def test_refine_and_clip():
+    s = torch.tensor([2.0, 2.0, 2.0, 5.0])
+    e = torch.tensor([6.0, 6.0, 6.0, 6.0])
+    ds = torch.tensor([-1.0, 0.25, 2.0, 5.0])
+    de = torch.tensor([0.5, -0.75, 0.0, 5.0])
+    rs, re, valid = refine_and_clip(s, e, ds, de, torch.tensor([7.0] * 4))
+    # 0: s' = -2 -> 0, e' = 8 -> 7 (valid); 1: s' = 3, e' = 3 (empty)
+    # 2: s' = 10 -> 7 > e' = 6 (invalid); 3: both beyond T -> 7, 7 (invalid)
+    assert rs.tolist() == [0.0, 3.0, 7.0, 7.0]
+    assert re.tolist() == [7.0, 3.0, 6.0, 7.0]
+    assert valid.tolist() == [True, False, False, False]
+
+
+def test_fuse_predictions():
+    b = torch.tensor([0, 0, 1])
+    s, e = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([4.0, 5.0, 6.0])
+    lab = torch.tensor([2, 0, 1])
+    oic = torch.tensor([0.5, 0.1, 0.2])
+    pc = torch.tensor([0.3, 0.4, 0.9])
+    rs, re = torch.tensor([1.5, 2.5, 3.5]), torch.tensor([4.5, 5.5, 6.5])
+    valid = torch.tensor([True, False, True])
+    pr_all = torch.tensor([0.6, 0.7, 0.8])
+    out = fuse_predictions(b, s, e, lab, oic, pc, rs, re, valid, pr_all)
+    assert out['batch_idx'].tolist() == [0, 0, 1, 0, 1]
+    assert out['start'].tolist() == [1.0, 2.0, 3.0, 1.5, 3.5]
+    assert out['end'].tolist() == [4.0, 5.0, 6.0, 4.5, 6.5]
+    assert out['label'].tolist() == [2, 0, 1, 2, 1]
+    assert out['score'].tolist() == pytest.approx([0.8, 0.5, 1.1, 1.1, 1.0])
+    assert out['refined'].tolist() == [False] * 3 + [True] * 2
+    assert out['source'].tolist() == [0, 1, 2, 0, 2]
+    # the refined scores may be given for the valid boxes only
+    out2 = fuse_predictions(b, s, e, lab, oic, pc, rs, re, valid,
+                            torch.tensor([0.6, 0.8]))
+    assert torch.allclose(out2['score'], out['score'])
+    with pytest.raises(ValueError):
+        fuse_predictions(b, s, e, lab, oic, pc, rs, re, valid,
+                         torch.tensor([0.1]))
+
+
+def test_predict_two_entries_per_valid_candidate():
+    head = _small()
+    feats = torch.randn(2, 10, 4)
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    mask[1, 6:] = False
+    cand = dict(batch_idx=torch.tensor([0, 1, 1]),
+                start=torch.tensor([1.0, 0.0, 4.0]),
+                end=torch.tensor([5.0, 3.0, 6.0]),
+                label=torch.tensor([0, 1, 2]),
+                score=torch.tensor([0.2, 0.3, -0.1]))
+    _const_reg(head, 0.0, 0.0)        # refined == original
+    out = head.predict(feats, mask, cand)
+    assert out['start'].numel() == 6
+    assert torch.allclose(out['score'][:3], out['score'][3:])
+    p = head(feats, mask, cand['batch_idx'], cand['start'], cand['end'])
+    assert torch.allclose(out['score'][:3], cand['score'] + p['p_comp'])
+    # ds = 1.5: s' = s + 1.5 w >= e for all -> clipped/empty -> originals only
+    _const_reg(head, 1.5, 0.0)
+    out = head.predict(feats, mask, cand)
+    assert out['start'].numel() == 3 and not bool(out['refined'].any())
+    # shifting right by half a length: video 1's second box [4, 6] becomes
+    # [5, 7] -> clipped to T_1 = 6: [5, 6], still valid
+    _const_reg(head, 0.5, 0.5)
+    out = head.predict(feats, mask, cand)
+    assert out['start'][3:].tolist() == pytest.approx([3.0, 1.5, 5.0])
+    assert out['end'][3:].tolist() == pytest.approx([7.0, 4.5, 6.0])
+    ref_p = head.score(feats, mask, cand['batch_idx'], out['start'][3:],
+                       out['end'][3:])
+    assert torch.allclose(out['score'][3:], cand['score'] + ref_p)
+
+
+def test_padding_invariance():
+    head = _small()
+    g = torch.Generator().manual_seed(1)
+    feats = torch.randn(2, 9, 4, generator=g)
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    mask[1, 5:] = False
+    b = torch.tensor([1, 1])
+    s, e = torch.tensor([0.0, 3.0]), torch.tensor([2.0, 5.0])
+    out = head(feats, mask, b, s, e)
+    alone = head(feats[1:, :5], mask[1:, :5], torch.tensor([0, 0]), s, e)
+    for k in out:
+        assert torch.allclose(out[k], alone[k], atol=1e-6)
+
+
+def test_fuse_tuple():
+    head = _small()
+    feats = torch.randn(1, 8, 4)
+    mask = torch.ones(1, 8, dtype=torch.bool)
+    cand = dict(batch_idx=torch.tensor([0]), start=torch.tensor([1.0]),
+                end=torch.tensor([3.0]), label=torch.tensor([1]),
+                score=torch.tensor([0.5]))
+    start, end, label, batch_idx, score = head.fuse(feats, mask, cand)
+    ref = head.predict(feats, mask, cand)
+    assert torch.equal(start, ref['start']) and torch.equal(score, ref['score'])
+    assert label.tolist() == [1] * start.numel()
+    assert batch_idx.tolist() == [0] * start.numel()

@@ -1,0 +1,122 @@
+"""Tests of the batched class-wise Gaussian soft-NMS (SPEC "Inference")."""
+import math
+
+import numpy as np
+import torch
+
+from hrpro_plugin.models.proposals.soft_nms import (SoftNMSPostProcessor,
+                                                    batched_soft_nms,
+                                                    soft_nms_reference)
+
+
+def _random(n, n_videos, n_classes, seed, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    s = torch.rand(n, generator=g, dtype=dtype) * 20
+    w = torch.rand(n, generator=g, dtype=dtype) * 5 + 0.1
+    seg = torch.stack([s, s + w], 1)
+    scores = torch.rand(n, generator=g, dtype=dtype) * 0.9 + 0.1
+    labels = torch.randint(0, n_classes, (n,), generator=g)
+    batch = torch.randint(0, n_videos, (n,), generator=g)
+    return seg, scores, labels, batch
+
+
+def test_reference_by_hand():
+    seg = np.array([[0., 2.], [1., 3.], [10., 11.]])
+    order, final = soft_nms_reference(seg, [0.9, 0.8, 0.5], 0.3)
+    # tIoU([0,2],[1,3]) = 1/3 -> 0.8 * exp(-(1/9) / 0.3)
+    assert order.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(final, [0.9, 0.8 * math.exp(-1 / 2.7), 0.5])
+
+
+def test_matches_reference_random():
+    for seed, (n, nv, nc) in enumerate([(300, 4, 5), (120, 1, 1), (57, 3, 8)]):
+        seg, scores, labels, batch = _random(n, nv, nc, seed)
+        keep, new = batched_soft_nms(seg, scores, labels, batch, sigma=0.3)
+        assert keep.numel() == n and sorted(keep.tolist()) == list(range(n))
+        assert new.dtype == scores.dtype
+        b = batch[keep]
+        assert (b[1:] >= b[:-1]).all()
+        same = b[1:] == b[:-1]
+        assert (new[1:][same] <= new[:-1][same]).all()
+        n_groups = 0
+        for v in range(nv):
+            for c in range(nc):
+                members = torch.nonzero((batch == v) & (labels == c)).flatten()
+                if members.numel() == 0:
+                    continue
+                n_groups += 1
+                order, final = soft_nms_reference(seg[members].numpy(),
+                                                  scores[members].numpy(), 0.3)
+                in_group = ((batch[keep] == v) & (labels[keep] == c))
+                got_idx = keep[in_group]
+                got_sc = new[in_group]
+                assert got_idx.tolist() == members[order].tolist()
+                np.testing.assert_allclose(got_sc.numpy(), final, rtol=0,
+                                           atol=1e-6)
+        assert n_groups > 3 or nc == 1
+
+
+def test_float32_close_to_reference():
+    seg, scores, labels, batch = _random(80, 2, 3, 5, dtype=torch.float32)
+    keep, new = batched_soft_nms(seg, scores, labels, batch)
+    assert new.dtype == torch.float32
+    for v in range(2):
+        for c in range(3):
+            members = torch.nonzero((batch == v) & (labels == c)).flatten()
+            order, final = soft_nms_reference(seg[members].numpy(),
+                                              scores[members].numpy(), 0.3)
+            sel = (batch[keep] == v) & (labels[keep] == c)
+            np.testing.assert_allclose(np.sort(new[sel].numpy()),
+                                       np.sort(final), atol=1e-6)
+
+
+def test_classes_and_videos_do_not_suppress_each_other():
+    seg = torch.tensor([[0., 4.], [0., 4.], [0., 4.], [0., 4.]])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
+    labels = torch.tensor([0, 1, 0, 0])
+    batch = torch.tensor([0, 0, 1, 0])
+    keep, new = batched_soft_nms(seg, scores, labels, batch)
+    # only index 3 (video 0, class 0) overlaps a higher one of its group (0):
+    # tIoU 1 -> 0.6 * exp(-1 / 0.3)
+    assert keep.tolist() == [0, 1, 3, 2]
+    torch.testing.assert_close(
+        new, torch.tensor([0.9, 0.8, 0.6 * math.exp(-1 / 0.3), 0.7]))
+
+
+def test_top_k_and_min_score():
+    seg, scores, labels, batch = _random(200, 3, 4, 42)
+    keep_all, new_all = batched_soft_nms(seg, scores, labels, batch)
+    keep, new = batched_soft_nms(seg, scores, labels, batch, top_k=7)
+    exp_idx, exp_sc = [], []
+    for v in range(3):
+        sel = batch[keep_all] == v
+        exp_idx += keep_all[sel][:7].tolist()
+        exp_sc += new_all[sel][:7].tolist()
+    assert keep.tolist() == exp_idx
+    assert new.tolist() == exp_sc
+    assert torch.bincount(batch[keep]).tolist() == [7, 7, 7]
+
+    keep, new = batched_soft_nms(seg, scores, labels, batch, min_score=0.3)
+    ok = new_all >= 0.3
+    assert keep.tolist() == keep_all[ok].tolist()
+    assert (new >= 0.3).all() and (~ok).any()
+
+    keep, new = batched_soft_nms(seg, scores, labels, batch, top_k=5,
+                                 min_score=0.5)
+    for v in range(3):
+        sel = (batch[keep_all] == v) & (new_all >= 0.5)
+        assert keep[batch[keep] == v].tolist() == keep_all[sel][:5].tolist()
+
+
+def test_empty_and_registry():
+    from mmaction.registry import MODELS
+    keep, new = batched_soft_nms(torch.zeros(0, 2), torch.zeros(0),
+                                 torch.zeros(0, dtype=torch.long),
+                                 torch.zeros(0, dtype=torch.long))
+    assert keep.numel() == 0 and new.numel() == 0
+    post = MODELS.build(dict(type='SoftNMSPostProcessor', sigma=0.3, top_k=3))
+    assert isinstance(post, SoftNMSPostProcessor)
+    seg, scores, labels, batch = _random(50, 2, 3, 9)
+    k1, s1 = post(seg, scores, labels, batch)
+    k2, s2 = batched_soft_nms(seg, scores, labels, batch, top_k=3)
+    assert torch.equal(k1, k2) and torch.equal(s1, s2)
