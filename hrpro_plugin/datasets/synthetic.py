@@ -370,7 +370,7 @@ def sample_video(
                    L.max_instance_seconds)
     cum = np.cumsum(lens)
     target = coverage * duration
-    i = int(np.searchsorted(cum, target))  # cum[i] >= target
+    i = min(int(np.searchsorted(cum, target)), len(cum) - 1)  # cum[i] >= t
     n = i + 1 if i == 0 or cum[i] - target < target - cum[i - 1] else i
     n = max(n, len(classes))
     lens = lens[:n] if n <= len(lens) else np.concatenate(
