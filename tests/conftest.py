@@ -23,3 +23,21 @@ def shared_data():
             pytest.fail(f'HRPRO_SHARED_DATA={path} does not exist (required under CI=true)')
         pytest.skip(f'real annotation folder {path} not found; set HRPRO_SHARED_DATA')
     return path
+
+
+from _helpers import make_tiny_dataset, run_tool, TINY_TRAIN_OPTIONS  # noqa: E402,F401
+
+
+@pytest.fixture(scope='session')
+def tiny_dataset(tmp_path_factory):
+    return make_tiny_dataset(tmp_path_factory.mktemp('tiny_data'))
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tiny_dataset, tmp_path_factory):
+    """A finished two-stage run: dict(data_root, work_dir, config)."""
+    work_dir = str(tmp_path_factory.mktemp('tiny_run'))
+    config = 'configs/hrpro_synthetic.py'
+    run_tool('tools/train.py', config, '--data-root', tiny_dataset,
+             '--work-dir', work_dir, '--cfg-options', *TINY_TRAIN_OPTIONS)
+    return dict(data_root=tiny_dataset, work_dir=work_dir, config=config)

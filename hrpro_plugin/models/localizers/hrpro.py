@@ -271,7 +271,15 @@ class HRPro(BaseModel):
         for i, (ds, (seg, lab, sco)) in enumerate(zip(data_samples, per_video)):
             duration = ds.metainfo.get('duration')
             if duration is not None:
-                seg = seg.clamp(0, float(duration))
+                # The snippet grid may run past the video's end (the last
+                # snippet is partial): cut ends at the duration, except for a
+                # segment lying wholly in that last partial snippet, which
+                # would become empty.
+                end = seg[:, 1]
+                seg = torch.stack(
+                    [seg[:, 0], torch.where(seg[:, 0] < float(duration),
+                                            end.clamp(max=float(duration)),
+                                            end)], dim=-1)
             ds.pred_instances = InstanceData(
                 segments=seg.detach(), labels=lab.detach(),
                 scores=sco.detach())

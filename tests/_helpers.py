@@ -1,0 +1,37 @@
+"""Helpers shared by tests (importable: pytest.ini puts tests/ on sys.path)."""
+import os.path as osp
+import subprocess
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+TINY_TRAIN_OPTIONS = [
+    'train_cfg.stage1_iters=12', 'train_cfg.stage2_epochs=2',
+    'train_dataloader.batch_size=4', 'train_cfg.stage2_dataloader.batch_size=4',
+    'default_hooks.logger.interval=4', 'default_hooks.checkpoint.interval=6',
+    'model.instance_head.hidden_score=[64,32]', 'model.instance_head.hidden_reg=32',
+]
+
+
+def make_tiny_dataset(out_dir, seed=0, feat_dim=16):
+    """3 classes, 10 train / 5 test short videos, 16-d features."""
+    from hrpro_plugin.datasets.synthetic import VideoLayout, generate_dataset
+    generate_dataset(str(out_dir), num_classes=3, num_train=10, num_test=5,
+                     feat_dim=feat_dim, seed=seed,
+                     layout=VideoLayout(mean_snippets=40.0), log=None)
+    return str(out_dir)
+
+
+def run_tool(*args, timeout=600, check=True, env=None):
+    """Run ``python tools/<args>`` from the repo root; returns the process."""
+    cmd = [sys.executable] + [str(a) for a in args]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(cmd)} failed ({proc.returncode}):\n'
+            f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
+    return proc
+
+

@@ -1,0 +1,91 @@
+"""Test a trained HR-Pro checkpoint and print the mAP table.
+
+Same flags as MMAction2's tools/test.py, plus ``--data-root DIR`` and
+``--out results.json`` (ActivityNet-style results file).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import hrpro_plugin  # noqa: E402,F401
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from hrpro_plugin.apis import apply_data_root, fill_from_checkpoint  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test HR-Pro')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metrics go')
+    parser.add_argument('--data-root', help='dataset root replacing the '
+                        "config's data_root in every path")
+    parser.add_argument('--out', help='write predictions as an ActivityNet '
+                        'results JSON file')
+    parser.add_argument('--dump', type=str,
+                        help='dump raw predictions to a pickle file')
+    parser.add_argument('--per-class', action='store_true',
+                        help='also print per-class AP')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_data_root(cfg, args.data_root)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    evaluators = cfg.test_evaluator
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    for ev in evaluators:
+        if ev.get('type') == 'TALmAPMetric':
+            if args.out:
+                ev['out_file'] = args.out
+            if args.per_class:
+                ev['per_class'] = True
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError('--dump must end in .pkl or .pickle')
+        evaluators = list(evaluators) + [
+            dict(type='DumpResults', out_file_path=args.dump)]
+    cfg.test_evaluator = evaluators if len(evaluators) > 1 else evaluators[0]
+    cfg.load_from = args.checkpoint
+    # training-only parts need not exist at test time
+    cfg.train_dataloader = None
+    cfg.train_cfg = None
+    cfg.optim_wrapper = None
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    fill_from_checkpoint(cfg, args.checkpoint)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out:
+        print(f'results written to {osp.abspath(args.out)}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
