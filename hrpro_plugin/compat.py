@@ -4,8 +4,11 @@ Each function fixes one upstream defect, names it, and is applied once by
 :func:`apply_all` when :mod:`hrpro_plugin` is imported. Each has a test in
 ``tests/test_compat.py`` that checks the behaviour it restores.
 """
+import glob
 import os
 import os.path as osp
+import re
+import stat
 import sys
 import types
 
@@ -126,6 +129,160 @@ def patch_cpu_distributed() -> None:
     Runner.wrap_model = wrap_model
 
 
+def atomic_write_bytes(data: bytes, filepath) -> None:
+    """Write ``data`` to ``filepath`` so that the path holds either its old
+    content or all of ``data``, never a part: write a hidden temporary file
+    in the same directory (``.<name>.<pid>.tmp``), flush and fsync it,
+    ``os.replace`` it onto ``filepath``, then fsync the directory. A
+    symbolic link is written through (its target is replaced); the old
+    file's permission bits are kept. Temporary files left by a process that
+    was killed while writing the same name are removed first."""
+    path = os.fspath(filepath)
+    if osp.islink(path):
+        path = osp.realpath(path)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    name = osp.basename(path)
+    for stale in glob.glob(osp.join(glob.escape(folder),
+                                    f'.{glob.escape(name)}.*.tmp')):
+        try:
+            os.remove(stale)
+        except OSError:
+            pass
+    tmp = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, 'xb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if osp.exists(path):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def patch_atomic_checkpoint_write() -> None:
+    """mmengine 0.10.7 writes checkpoints in place: ``save_checkpoint``
+    (``mmengine/runner/checkpoint.py``) serialises the checkpoint to memory
+    and hands the bytes to ``LocalBackend.put``
+    (``mmengine/fileio/backends/local_backend.py``), which opens the final
+    path with ``'wb'`` (truncating any checkpoint of that name) and writes.
+    A kill, a full disk or an I/O error midway leaves a truncated file under
+    the final name, and a re-saved name (``stage1.pth``, ``stage2.pth``,
+    ``iter_N.pth`` of a resumed run) loses the good checkpoint it had.
+    We make ``LocalBackend.put``, the one point every local checkpoint write
+    goes through, atomic (:func:`atomic_write_bytes`). ``CheckpointHook``
+    writes the ``last_checkpoint`` pointer only after
+    ``Runner.save_checkpoint`` returns, i.e. after the rename, so the
+    pointer never names a partial file. Other backends (petrel, http) are
+    untouched.
+    """
+    from mmengine.fileio.backends import LocalBackend
+
+    if getattr(LocalBackend.put, '_hrpro_patched', False):
+        return
+    stock_put = LocalBackend.put
+
+    def put(self, obj: bytes, filepath) -> None:
+        atomic_write_bytes(obj, filepath)
+
+    put.__doc__ = stock_put.__doc__
+    put._hrpro_patched = True
+    put._hrpro_stock = stock_put
+    LocalBackend.put = put
+
+
+_STEP_CKPT = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+
+
+def newest_step_checkpoint(work_dir: str):
+    """The ``iter_<N>.pth`` with the largest N in ``work_dir`` (else the
+    largest ``epoch_<N>.pth``), or ``None``."""
+    if not osp.isdir(work_dir):
+        return None
+    found = []
+    for name in os.listdir(work_dir):
+        m = _STEP_CKPT.match(name)
+        if m and osp.isfile(osp.join(work_dir, name)):
+            found.append((m.group(1) == 'iter', int(m.group(2)), name))
+    if not found:
+        return None
+    return osp.join(work_dir, max(found)[2])
+
+
+def patch_find_latest_checkpoint() -> None:
+    """``--resume`` without a path reads ``<work_dir>/last_checkpoint``
+    (``mmengine.runner.checkpoint.find_latest_checkpoint``). mmengine 0.10.7
+    trusts it blindly: ``CheckpointHook`` rewrites it in place (``open(...,
+    'w')``), so a kill at that moment leaves it empty, and resume then fails
+    with ``FileNotFoundError: '' can not be found``; a pointer to a deleted
+    file fails the same way; a kill between the first checkpoint and its
+    pointer makes ``--resume`` silently start from scratch. We return the
+    pointer when it names an existing file (or a remote URI), else fall back
+    to the newest ``iter_<N>.pth`` / ``epoch_<N>.pth`` of the work dir, with
+    a warning.
+    """
+    import mmengine.runner as runner_pkg
+    import mmengine.runner.checkpoint as ckpt_mod
+    import mmengine.runner.runner as runner_mod
+
+    if getattr(ckpt_mod.find_latest_checkpoint, '_hrpro_patched', False):
+        return
+
+    def find_latest_checkpoint(path: str):
+        from mmengine.logging import print_log
+        save_file = osp.join(path, 'last_checkpoint')
+        last = None
+        if osp.exists(save_file):
+            with open(save_file) as f:
+                last = f.read().strip()
+            if last and ('://' in last or osp.isfile(last)):
+                return last
+        fallback = newest_step_checkpoint(path)
+        if last is None:
+            why = f'no {save_file}'
+        elif not last:
+            why = f'{save_file} is empty'
+        else:
+            why = f'{save_file} names {last}, which does not exist'
+        if fallback is not None:
+            print_log(f'{why}: resuming from the newest checkpoint of the '
+                      f'work dir, {fallback}', logger='current', level=30)
+        else:
+            print_log(f'{why} and no iter_*.pth / epoch_*.pth in {path}: '
+                      'nothing to resume from', logger='current', level=30)
+        return fallback
+
+    find_latest_checkpoint._hrpro_patched = True
+    ckpt_mod.find_latest_checkpoint = find_latest_checkpoint
+    runner_mod.find_latest_checkpoint = find_latest_checkpoint
+    runner_pkg.find_latest_checkpoint = find_latest_checkpoint
+    flex = sys.modules.get('mmengine.runner._flexible_runner')
+    if flex is not None and hasattr(flex, 'find_latest_checkpoint'):
+        flex.find_latest_checkpoint = find_latest_checkpoint
+
+
 def apply_all() -> None:
     """Apply every workaround once (idempotent)."""
     global _APPLIED
@@ -134,4 +291,6 @@ def apply_all() -> None:
     patch_missing_drn_module()
     patch_checkpoint_loading()
     patch_cpu_distributed()
+    patch_atomic_checkpoint_write()
+    patch_find_latest_checkpoint()
     _APPLIED = True

@@ -3,3 +3,9 @@ from .config import (apply_data_root, fill_from_checkpoint, fill_model_dims,
 
 __all__ = ['apply_data_root', 'fill_model_dims', 'fill_from_checkpoint',
            'load_checkpoint_meta']
+from .inference import (collect_feature_files, config_snippet_seconds,  # noqa: E402
+                        inference_localizer, init_localizer, load_features,
+                        localizer_outputs)
+
+__all__ += ['init_localizer', 'inference_localizer', 'collect_feature_files',
+            'load_features', 'config_snippet_seconds', 'localizer_outputs']

@@ -5,6 +5,7 @@ file and the point CSV, checks every feature file cheaply (memory-mapped
 header read, so ``T`` is known), and raises :class:`DataError` on anything
 inconsistent; nothing is skipped silently.
 """
+import os.path as osp
 import logging
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -111,7 +112,8 @@ class PointTALDataset(BaseDataset):
             for t in (pipeline or [])
         ]
         super().__init__(
-            ann_file=resolve_path(data_root, ann_file),
+            # mmengine's BaseDataset joins data_root and ann_file itself
+            ann_file=osp.expanduser(str(ann_file)),
             metainfo=metainfo,
             data_root=data_root,
             pipeline=pipeline,

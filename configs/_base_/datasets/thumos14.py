@@ -17,14 +17,14 @@ train_dataset = dict(
     type='PointTALDataset', data_root=data_root, ann_file='gt_full.json',
     split_file='split_train.txt',
     point_file='point_labels/point_gaussian.csv',
-    feature_dir='features/train', feat_dim=feat_dim,
+    feature_dir='features/train', feat_dim=None,  # filled from feat_dim
     snippet_frames=snippet_frames, feature_fps=feature_fps,
     require_points=True, pipeline=train_pipeline)
 test_dataset = dict(
     type='PointTALDataset', data_root=data_root, ann_file='gt_full.json',
     split_file='split_test.txt',
     point_file='point_labels/point_gaussian.csv',
-    feature_dir='features/test', feat_dim=feat_dim,
+    feature_dir='features/test', feat_dim=None,  # filled from feat_dim
     snippet_frames=snippet_frames, feature_fps=feature_fps,
     blocked_videos=blocked_videos, require_points=False,
     test_mode=True, pipeline=test_pipeline)

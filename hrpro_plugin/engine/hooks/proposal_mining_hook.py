@@ -16,6 +16,7 @@ from ...models.proposals.proposal_file import (ProposalFileError,
                                                make_proposal_data,
                                                save_proposals)
 from ...models.proposals.pseudo_snippets import mine_pseudo_snippets
+from ...models.utils import batch_point_labels
 
 
 @HOOKS.register_module()
@@ -36,13 +37,20 @@ class ProposalMiningHook(Hook):
     Args:
         batch_size (int): videos per forward pass. Defaults to 16.
         seed (int | None): NP sampler seed; ``None`` uses the run's seed.
+        np_ratio (float): NP per video = ``int(np_ratio x #PP)`` (SPEC: 0.5;
+            0 is the "without NP" ablation).
+        rp_mode (str): ``'reliable'`` (SPEC) or ``'all_containing'`` (the
+            "without RP" ablation, see ``mining.mine_proposals``).
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, batch_size: int = 16, seed=None):
+    def __init__(self, batch_size: int = 16, seed=None,
+                 np_ratio: float = 0.5, rp_mode: str = 'reliable'):
         self.batch_size = batch_size
         self.seed = seed
+        self.np_ratio = float(np_ratio)
+        self.rp_mode = rp_mode
 
     def _stamp(self, runner, dataset) -> dict:
         seed = self.seed if self.seed is not None else (runner.seed or 0)
@@ -50,7 +58,8 @@ class ProposalMiningHook(Hook):
                     checkpoint=f'{runner.experiment_name}@iter'
                     f'{runner.train_loop.stage1_iters}',
                     stage1_iters=int(runner.train_loop.stage1_iters),
-                    num_videos=len(dataset))
+                    num_videos=len(dataset), np_ratio=self.np_ratio,
+                    rp_mode=self.rp_mode)
 
     def before_stage2(self, runner, proposal_file: str) -> None:
         dataset = runner.train_dataloader.dataset
@@ -74,7 +83,8 @@ class ProposalMiningHook(Hook):
                       logger='current', level=30)
             return False
         meta = data.get('meta') or {}
-        return (meta.get('stage1_iters') == stamp['stage1_iters']
+        return (all(meta.get(k) == stamp[k]
+                    for k in ('stage1_iters', 'np_ratio', 'rp_mode'))
                 and data.get('seed') == stamp['seed']
                 and len(data['video_names']) == stamp['num_videos'])
 
@@ -91,7 +101,6 @@ class ProposalMiningHook(Hook):
                 inputs, samples = data['inputs'], data['data_samples']
                 mask = model.masks_for(inputs, samples)
                 out = model.extract(inputs, mask)
-                from ...models.utils import batch_point_labels
                 points = batch_point_labels(samples, inputs.shape[1],
                                             model.num_classes,
                                             device=inputs.device)
@@ -102,7 +111,8 @@ class ProposalMiningHook(Hook):
                     out['video_scores'].float(), mask, **model.proposal_cfg)
                 mined = mine_proposals(
                     cand, [ds.gt_points for ds in samples], bg_seeds, mask,
-                    generator=generator)
+                    generator=generator, np_ratio=self.np_ratio,
+                    rp_mode=self.rp_mode)
                 parts.append((mined, len(samples)))
                 names += [ds.metainfo['video_name'] for ds in samples]
                 lengths += [int(ds.metainfo['num_snippets']) for ds in samples]
@@ -110,7 +120,8 @@ class ProposalMiningHook(Hook):
         data = make_proposal_data(
             names, concat_mined(parts), seed=stamp['seed'],
             checkpoint=stamp['checkpoint'], num_snippets=lengths,
-            meta=dict(stage1_iters=stamp['stage1_iters']))
+            meta=dict(stage1_iters=stamp['stage1_iters'],
+                      np_ratio=stamp['np_ratio'], rp_mode=stamp['rp_mode']))
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
         save_proposals(path, data)
         n_pts = sum(len(dataset.get_data_info(i)['point_snippets'])

@@ -190,7 +190,8 @@ class InstanceHead(nn.Module):
 
     def predict(self, features: torch.Tensor, mask: torch.Tensor,
                 candidates: Dict[str, torch.Tensor],
-                video_len: Optional[torch.Tensor] = None
+                video_len: Optional[torch.Tensor] = None,
+                use_score: bool = True, use_regression: bool = True
                 ) -> Dict[str, torch.Tensor]:
         """Fused predictions of candidates (SPEC "Inference").
 
@@ -199,6 +200,10 @@ class InstanceHead(nn.Module):
             candidates: ``dict(batch_idx, start, end, label, score)`` with
                 ``score`` the OIC (snippet units).
             video_len: ``[B]`` valid lengths (default: from ``mask``).
+            use_score: add ``p_comp`` to the OIC (False: OIC only; the
+                L_reg-only ablation, whose score branch is untrained).
+            use_regression: also emit the refined proposals (False: the
+                originals only; the L_score-only ablation).
 
         Returns:
             :func:`fuse_predictions`' dict (snippet units).
@@ -211,18 +216,23 @@ class InstanceHead(nn.Module):
         out = self.forward(features, mask, b, s, e)
         rs, re, valid = refine_and_clip(s, e, out['d_start'], out['d_end'],
                                         video_len.to(features.device)[b])
+        if not use_regression:
+            valid = torch.zeros_like(valid)
         vidx = torch.nonzero(valid, as_tuple=True)[0]
         p_ref = self.score(features, mask, b[vidx], rs[vidx], re[vidx])
+        p_comp = out['p_comp']
+        if not use_score:
+            p_comp, p_ref = torch.zeros_like(p_comp), torch.zeros_like(p_ref)
         return fuse_predictions(b, s, e, candidates['label'],
                                 candidates['score'].to(features.dtype),
-                                out['p_comp'], rs, re, valid, p_ref)
+                                p_comp, rs, re, valid, p_ref)
 
     def fuse(self, features: torch.Tensor, mask: torch.Tensor,
              candidates: Dict[str, torch.Tensor],
-             video_len: Optional[torch.Tensor] = None
+             video_len: Optional[torch.Tensor] = None, **kwargs
              ) -> Tuple[torch.Tensor, ...]:
         """:meth:`predict` as a tuple ``(start, end, label, batch_idx,
         score)`` of flat tensors (snippet units), ready for soft-NMS."""
-        out = self.predict(features, mask, candidates, video_len)
+        out = self.predict(features, mask, candidates, video_len, **kwargs)
         return (out['start'], out['end'], out['label'], out['batch_idx'],
                 out['score'])

@@ -50,7 +50,10 @@ class HRPro(BaseModel):
         instance_head (dict | None): stage 2; ``None`` for a stage-1 model.
         instance_loss (dict | None): stage-2 losses.
         stage2_cfg (dict): ``use_embedded`` (feed the instance head the
-            embedded features instead of the raw ones), ``seed``.
+            embedded features instead of the raw ones), ``seed`` (proposal
+            sampling), ``use_score`` / ``use_regression`` (inference: add
+            p_comp to the OIC / emit the refined proposals; the L_reg-only
+            and L_score-only ablations switch one off).
         post_processor (dict): class-wise soft-NMS.
     """
 
@@ -72,6 +75,9 @@ class HRPro(BaseModel):
                  post_processor: dict = dict(type='SoftNMSPostProcessor'),
                  data_preprocessor: dict = dict(type='PointTALDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # build from mmaction's registry so no default scope is needed
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if feat_dim is None or num_classes is None:
             raise ValueError(
@@ -92,7 +98,8 @@ class HRPro(BaseModel):
         self.video_loss_weight = float(video_loss_weight)
         self.pseudo_cfg = dict(pseudo_cfg)
         self.proposal_cfg = {**_default_proposal_cfg(), **(proposal_cfg or {})}
-        self.stage2_cfg = dict(use_embedded=False, seed=0)
+        self.stage2_cfg = dict(use_embedded=False, seed=0, use_score=True,
+                               use_regression=True)
         self.stage2_cfg.update(stage2_cfg or {})
         self.instance_head = (MODELS.build(
             dict(in_channels=self.feat_dim, **instance_head))
@@ -106,7 +113,10 @@ class HRPro(BaseModel):
         # checkpoints, so a stage-1 checkpoint predicts without the
         # (untrained) instance head.
         self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
-        self._sample_generator = None
+        # stage-2 training steps so far: seeds the proposal sampler of each
+        # step (seed, step), so a resumed run draws what an uninterrupted one
+        # would, with no generator state to save.
+        self.register_buffer('stage2_steps', torch.tensor(0, dtype=torch.long))
 
     # ------------------------------------------------------------------ #
     # shared pieces
@@ -225,11 +235,13 @@ class HRPro(BaseModel):
         mask = self.masks_for(inputs, data_samples)
         feats = self.instance_features(inputs, mask)
         mined = gather_mined_proposals(data_samples, device=inputs.device)
-        if self._sample_generator is None:
-            self._sample_generator = torch.Generator(device='cpu')
-            self._sample_generator.manual_seed(int(self.stage2_cfg['seed']))
+        generator = torch.Generator(device='cpu')
+        generator.manual_seed(int(self.stage2_cfg['seed']) * 1_000_003 +
+                              int(self.stage2_steps))
+        if self.training:
+            self.stage2_steps += 1
         return self.instance_loss(self.instance_head, feats, mask, mined,
-                                  generator=self._sample_generator)
+                                  generator=generator)
 
     # ------------------------------------------------------------------ #
     # inference
@@ -245,7 +257,9 @@ class HRPro(BaseModel):
         if self.instance_head is not None and self.current_stage == 2:
             feats = self.instance_features(inputs, mask)
             start, end, label, batch_idx, score = self.instance_head.fuse(
-                feats, mask, cand)
+                feats, mask, cand,
+                use_score=self.stage2_cfg['use_score'],
+                use_regression=self.stage2_cfg['use_regression'])
         segments = torch.stack([start, end], dim=-1)
         keep, new_scores = self.post_processor(segments, score, label,
                                                batch_idx)

@@ -237,12 +237,37 @@ def flatten_points(points: Union[Dict[str, torch.Tensor], Sequence],
                 labels=torch.cat(labs))
 
 
+def containing_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
+                         pp_label: torch.Tensor, pp_score: torch.Tensor,
+                         pp_batch: torch.Tensor,
+                         point_snippets: torch.Tensor,
+                         point_labels: torch.Tensor,
+                         point_batch: torch.Tensor):
+    """Every (point, PP) pair where the PP has the point's video and class,
+    OIC > 0, and contains the point's centre (``s <= p + 0.5 <= e``).
+
+    Returns ``(point_index [K], pp_index [K])`` sorted by point then PP.
+    One ``[P, N]`` comparison per call (mining runs per batch of videos).
+    """
+    device = pp_start.device
+    centre = point_snippets.to(device).double()[:, None] + 0.5
+    hit = ((point_batch.to(device)[:, None] == pp_batch[None, :])
+           & (point_labels.to(device)[:, None] == pp_label[None, :])
+           & (pp_score[None, :] > 0)
+           & (pp_start.double()[None, :] <= centre)
+           & (centre <= pp_end.double()[None, :]))
+    point_index, pp_index = torch.nonzero(hit, as_tuple=True)
+    return point_index, pp_index
+
+
 def mine_proposals(candidates: Dict[str, torch.Tensor],
                    points: Union[Dict[str, torch.Tensor], Sequence],
                    bg_seeds: torch.Tensor, mask: torch.Tensor,
                    seed: int = 0,
                    generator: Optional[torch.Generator] = None,
-                   np_ratio: float = 0.5) -> Dict[str, Dict[str, torch.Tensor]]:
+                   np_ratio: float = 0.5,
+                   rp_mode: str = 'reliable'
+                   ) -> Dict[str, Dict[str, torch.Tensor]]:
     """PP, RP and NP of a batch of videos (all in snippet units).
 
     Args:
@@ -253,7 +278,13 @@ def mine_proposals(candidates: Dict[str, torch.Tensor],
         seed: seeds a fresh CPU generator when ``generator`` is None.
         generator: pass one generator across the batches of a mining pass
             (fixed video order) to get one reproducible stream.
-        np_ratio: NP draws per video = ``int(np_ratio x #PP of the video)``.
+        np_ratio: NP draws per video = ``int(np_ratio x #PP of the video)``
+            (0: no NP, the "without NP" ablation).
+        rp_mode: ``'reliable'`` (SPEC: one RP per point, the highest-OIC
+            containing proposal between the neighbouring points) or
+            ``'all_containing'`` (the "without RP" ablation: every PP of the
+            point's class with OIC > 0 that contains the point serves as a
+            reference, with no reliability selection).
 
     Returns:
         ``dict(pp=..., rp=..., np=...)``:
@@ -269,12 +300,20 @@ def mine_proposals(candidates: Dict[str, torch.Tensor],
     pp = {k: candidates[k].to(device) for k in
           ('batch_idx', 'start', 'end', 'label', 'score')}
     pts = flatten_points(points, device)
-    rp_index = select_reliable_proposals(
-        pp['start'], pp['end'], pp['label'], pp['score'], pp['batch_idx'],
-        pts['snippets'], pts['labels'], pts['batch_idx'])
-    has = rp_index >= 0
-    point_index = torch.nonzero(has, as_tuple=True)[0]
-    pp_index = rp_index[has]
+    if rp_mode == 'reliable':
+        rp_index = select_reliable_proposals(
+            pp['start'], pp['end'], pp['label'], pp['score'], pp['batch_idx'],
+            pts['snippets'], pts['labels'], pts['batch_idx'])
+        has = rp_index >= 0
+        point_index = torch.nonzero(has, as_tuple=True)[0]
+        pp_index = rp_index[has]
+    elif rp_mode == 'all_containing':
+        point_index, pp_index = containing_proposals(
+            pp['start'], pp['end'], pp['label'], pp['score'], pp['batch_idx'],
+            pts['snippets'], pts['labels'], pts['batch_idx'])
+    else:
+        raise ValueError(f"rp_mode must be 'reliable' or 'all_containing', "
+                         f'got {rp_mode!r}')
     rp = {k: v[pp_index] for k, v in pp.items()}
     rp.update(pp_index=pp_index, point_index=point_index,
               point_snippet=pts['snippets'][point_index],

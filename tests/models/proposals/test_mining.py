@@ -217,3 +217,30 @@ def test_mine_proposals_hand_case():
                 labels=torch.tensor([0, 1, 1, 0, 2, 0]))
     same = mine_proposals(pp, flat, bg, mask, seed=3)
     assert torch.equal(same['rp']['pp_index'], out['rp']['pp_index'])
+
+
+def test_ablation_modes_without_rp_and_without_np():
+    pp = _pp(PP_ROWS)
+    points = [dict(snippets=torch.tensor([5, 5, 10, 15, 20]),
+                   labels=torch.tensor([0, 1, 1, 0, 2])),
+              dict(snippets=torch.tensor([5]), labels=torch.tensor([0]))]
+    bg = torch.zeros(2, 30, dtype=torch.bool)
+    bg[0, 25:28] = True
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    # "without RP": every PP of the point's class with OIC > 0 containing
+    # the point's centre. A (5.5, class 0) -> PP 0 and 1 (PP 2 has OIC < 0);
+    # D (5.5, class 1) -> PP 6; B (10.5, class 1) -> none (OIC <= 0);
+    # C (15.5, class 0) -> PP 3; E -> none; F (video 1) -> none.
+    out = mine_proposals(pp, points, bg, mask, seed=3,
+                         rp_mode='all_containing')
+    assert out['rp']['point_index'].tolist() == [0, 0, 1, 3]
+    assert out['rp']['pp_index'].tolist() == [0, 1, 6, 3]
+    # "without NP"
+    out = mine_proposals(pp, points, bg, mask, seed=3, np_ratio=0.0)
+    assert out['np']['start'].numel() == 0
+    try:
+        mine_proposals(pp, points, bg, mask, rp_mode='best')
+    except ValueError as err:
+        assert 'rp_mode' in str(err)
+    else:
+        raise AssertionError('unknown rp_mode accepted')
