@@ -28,6 +28,8 @@ def parse_args(argv=None):
                         'results JSON file')
     parser.add_argument('--dump', type=str,
                         help='dump raw predictions to a pickle file')
+    parser.add_argument('--metrics-out',
+                        help='also write the metrics as a JSON file')
     parser.add_argument('--per-class', action='store_true',
                         help='also print per-class AP')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -82,6 +84,11 @@ def main(argv=None):
     cfg = merge_args(cfg, args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    if args.metrics_out:
+        import json
+        with open(args.metrics_out, 'w') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
+        print(f'metrics written to {osp.abspath(args.metrics_out)}')
     if args.out:
         print(f'results written to {osp.abspath(args.out)}')
     return metrics

@@ -36,9 +36,3 @@ def iterate_dataset(dataset, batch_size: int, shard: bool = True,
     if bar is not None:
         print('', flush=True)
 
-
-def autocast_context(model, device_type: str):
-    """bf16 autocast when the model asks for it and runs on CUDA."""
-    enabled = bool(getattr(model, 'bf16', False)) and device_type == 'cuda'
-    return torch.autocast(device_type=device_type, dtype=torch.bfloat16,
-                          enabled=enabled)

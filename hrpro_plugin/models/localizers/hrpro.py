@@ -55,6 +55,9 @@ class HRPro(BaseModel):
             p_comp to the OIC / emit the refined proposals; the L_reg-only
             and L_score-only ablations switch one off).
         post_processor (dict): class-wise soft-NMS.
+        bf16 (bool): run the networks under bf16 autocast when the model is
+            on CUDA (losses, proposals and post-processing stay float32);
+            ignored on CPU. ``tools/train.py --amp`` sets it.
     """
 
     def __init__(self,
@@ -73,6 +76,7 @@ class HRPro(BaseModel):
                  instance_loss: Optional[dict] = None,
                  stage2_cfg: Optional[dict] = None,
                  post_processor: dict = dict(type='SoftNMSPostProcessor'),
+                 bf16: bool = False,
                  data_preprocessor: dict = dict(type='PointTALDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
@@ -109,6 +113,7 @@ class HRPro(BaseModel):
         if (self.instance_head is None) != (self.instance_loss is None):
             raise ValueError('instance_head and instance_loss go together')
         self.post_processor = MODELS.build(post_processor)
+        self.bf16 = bool(bf16)
         # 1 while stage 1 trains; 2 once the switch has happened. Saved in
         # checkpoints, so a stage-1 checkpoint predicts without the
         # (untrained) instance head.
@@ -164,9 +169,17 @@ class HRPro(BaseModel):
                 f'features are {inputs.shape[-1]}-d but the model was built '
                 f'for feat_dim={self.feat_dim}')
         x = inputs * mask[..., None].to(inputs.dtype)
-        if self.neck is not None:
-            x = self.neck(x, mask, self.memory.prototypes)
-        return self.head(x, mask)
+        with self.autocast(x):
+            if self.neck is not None:
+                x = self.neck(x, mask, self.memory.prototypes)
+            out = self.head(x, mask)
+        return {k: (v.float() if torch.is_floating_point(v) else v)
+                for k, v in out.items()}
+
+    def autocast(self, x: torch.Tensor):
+        """bf16 autocast on CUDA when ``bf16`` is set; a no-op otherwise."""
+        return torch.autocast(device_type=x.device.type, dtype=torch.bfloat16,
+                              enabled=self.bf16 and x.is_cuda)
 
     # ------------------------------------------------------------------ #
     # forward contract
@@ -240,8 +253,10 @@ class HRPro(BaseModel):
                               int(self.stage2_steps))
         if self.training:
             self.stage2_steps += 1
-        return self.instance_loss(self.instance_head, feats, mask, mined,
-                                  generator=generator)
+        with self.autocast(feats):
+            losses = self.instance_loss(self.instance_head, feats, mask,
+                                        mined, generator=generator)
+        return {k: v.float() for k, v in losses.items()}
 
     # ------------------------------------------------------------------ #
     # inference
@@ -256,10 +271,12 @@ class HRPro(BaseModel):
         label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
         if self.instance_head is not None and self.current_stage == 2:
             feats = self.instance_features(inputs, mask)
-            start, end, label, batch_idx, score = self.instance_head.fuse(
-                feats, mask, cand,
-                use_score=self.stage2_cfg['use_score'],
-                use_regression=self.stage2_cfg['use_regression'])
+            with self.autocast(feats):
+                start, end, label, batch_idx, score = self.instance_head.fuse(
+                    feats, mask, cand,
+                    use_score=self.stage2_cfg['use_score'],
+                    use_regression=self.stage2_cfg['use_regression'])
+            start, end, score = start.float(), end.float(), score.float()
         segments = torch.stack([start, end], dim=-1)
         keep, new_scores = self.post_processor(segments, score, label,
                                                batch_idx)

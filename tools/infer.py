@@ -1,0 +1,96 @@
+"""Localize actions in videos from their snippet features (no annotations).
+
+    python tools/infer.py CONFIG CHECKPOINT --features PATH [--out results.json]
+
+PATH is one ``<video>.npy`` file (float ``[T, D]``), a folder of them, or a
+folder with ``rgb/`` and ``flow/`` sub-folders (concatenated rgb first). The
+class list is the checkpoint's. Writes an ActivityNet-style results JSON
+(segments in seconds) and prints the top detections of each video.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='HR-Pro inference on snippet features')
+    parser.add_argument('config', help='config file (best: the one saved in '
+                        'the training work dir)')
+    parser.add_argument('checkpoint', help='checkpoint (stage1.pth or '
+                        'stage2.pth written by tools/train.py)')
+    parser.add_argument('--features', required=True,
+                        help='a .npy file [T, D], a folder of them, or a '
+                        'folder with rgb/ and flow/ sub-folders')
+    parser.add_argument('--out', default='results.json',
+                        help='results JSON (ActivityNet format; default '
+                        'results.json)')
+    parser.add_argument('--snippet-seconds', type=float, default=None,
+                        help="seconds a snippet covers (default: the config's "
+                        'snippet_frames / feature_fps, e.g. 16 / 25 = 0.64)')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N (default cpu)')
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='videos a forward pass (default 8)')
+    parser.add_argument('--top', type=int, default=3,
+                        help='detections printed a video (default 3)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def summarize(result, top: int = 3) -> str:
+    """One line a video: number of detections and the best ``top``."""
+    n = len(result['scores'])
+    parts = [
+        f'{name} [{s:.2f}, {e:.2f}] {x:.3f}'
+        for name, (s, e), x in zip(result['label_names'][:top],
+                                   result['segments'][:top],
+                                   result['scores'][:top])
+    ]
+    head = (f'{result["video"]}: {n} detection{"s" if n != 1 else ""} '
+            f'({result["num_snippets"]} snippets, '
+            f'{result["duration"]:.1f} s)')
+    return head + (': ' + '; '.join(parts) if parts else '')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.device.startswith('cuda'):
+        import torch
+        if not torch.cuda.is_available():
+            sys.exit(f'--device {args.device}: CUDA is not available')
+    from hrpro_plugin.apis import (collect_feature_files, inference_localizer,
+                                   init_localizer)
+    from hrpro_plugin.evaluation.functional.results_io import write_results
+
+    try:
+        videos = collect_feature_files(args.features)
+        model = init_localizer(args.config, args.checkpoint, args.device,
+                               cfg_options=args.cfg_options)
+        results = inference_localizer(
+            model, [(name, paths) for name, paths in videos],
+            snippet_seconds=args.snippet_seconds,
+            batch_size=args.batch_size,
+            progress=len(videos) > 1)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        sys.exit(f'error: {err}')
+    classes = model.dataset_meta['classes']
+    write_results(
+        args.out, {
+            r['video']: (r['segments'], r['labels'], r['scores'])
+            for r in results
+        }, classes)
+    for r in results:
+        print(summarize(r, args.top))
+    print(f'{len(results)} video(s); results written to '
+          f'{osp.abspath(args.out)}')
+    return results
+
+
+if __name__ == '__main__':
+    main()
