@@ -120,3 +120,68 @@ def test_two_process_cpu_run_starts(tmp_path):
     results = sorted(queue.get(timeout=5) for _ in range(2))
     assert results == [(0, 'gloo', 'MMDistributedDataParallel', 2),
                        (1, 'gloo', 'MMDistributedDataParallel', 2)]
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    # mmengine 0.10.7's LocalBackend.put opened the final path with 'wb':
+    # an error midway left half a file there, the old checkpoint gone.
+    import builtins
+    from mmengine.runner.checkpoint import save_checkpoint
+    path = tmp_path / 'stage2.pth'
+    save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
+    real_open = builtins.open
+
+    class HalfFile:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[:len(data) // 2])
+            raise OSError(28, 'No space left on device')
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def fake_open(file, mode='r', *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return HalfFile(f) if 'stage2.pth' in str(file) and 'b' in mode \
+            and ('w' in mode or 'x' in mode) else f
+
+    monkeypatch.setattr(builtins, 'open', fake_open)
+    with pytest.raises(OSError, match='No space'):
+        save_checkpoint({'state_dict': {'w': torch.zeros(3)}}, str(path))
+    monkeypatch.undo()
+    loaded = torch.load(path, weights_only=False)
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(3))
+    assert os.listdir(tmp_path) == ['stage2.pth']
+
+
+def test_find_latest_checkpoint_survives_a_bad_pointer(tmp_path):
+    # mmengine 0.10.7 trusted last_checkpoint blindly: empty (killed while
+    # CheckpointHook rewrote it) or naming a deleted file, --resume failed;
+    # missing, --resume silently restarted although iter_*.pth existed.
+    from mmengine.runner import runner as runner_mod
+    # the name Runner.load_or_resume calls
+    find = runner_mod.find_latest_checkpoint
+    assert find(str(tmp_path)) is None
+    for step in (4, 8, 12):
+        (tmp_path / f'iter_{step}.pth').write_bytes(b'x')
+    (tmp_path / 'epoch_20.pth').write_bytes(b'x')
+    (tmp_path / 'stage1.pth').write_bytes(b'x')
+    newest = str(tmp_path / 'iter_12.pth')
+    assert find(str(tmp_path)) == newest  # no pointer
+    pointer = tmp_path / 'last_checkpoint'
+    pointer.write_text('')
+    assert find(str(tmp_path)) == newest  # empty pointer
+    pointer.write_text(str(tmp_path / 'iter_16.pth'))
+    assert find(str(tmp_path)) == newest  # pointer to a missing file
+    pointer.write_text(str(tmp_path / 'iter_8.pth') + '\n')
+    assert find(str(tmp_path)) == str(tmp_path / 'iter_8.pth')  # trusted
+    pointer.write_text('s3://bucket/run/iter_8.pth')
+    assert find(str(tmp_path)) == 's3://bucket/run/iter_8.pth'  # remote

@@ -86,6 +86,10 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.deterministic:
+        # cuBLAS needs this for deterministic matrix products on CUDA;
+        # mmengine's deterministic switch does not set it.
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = Runner.from_cfg(cfg)

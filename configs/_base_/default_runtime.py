@@ -11,6 +11,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False,
                     max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # random-number states in every checkpoint, restored on --resume, so a
+    # resumed run ends exactly as an uninterrupted one (README, "What
+    # happens when")
+    rng_state=dict(type='RNGStateHook'),
 )
 custom_hooks = [dict(type='PrototypeInitHook')]
 

@@ -116,22 +116,43 @@ def fill_model_dims(cfg, classes=None):
     return cfg
 
 
-def load_checkpoint_meta(checkpoint: str) -> dict:
-    """The ``meta`` dict of a checkpoint (on CPU), with a clear error."""
+def _load_checkpoint(checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} not found')
     ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         raise ValueError(f'{checkpoint} is not an MMEngine checkpoint '
                          '(no state_dict)')
-    return ckpt.get('meta', {}) or {}
+    return ckpt
+
+
+def load_checkpoint_meta(checkpoint: str) -> dict:
+    """The ``meta`` dict of a checkpoint (on CPU), with a clear error."""
+    return _load_checkpoint(checkpoint).get('meta', {}) or {}
+
+
+def checkpoint_feat_dim(state_dict: dict) -> Optional[int]:
+    """Feature width a checkpoint was trained on (from the prototype memory,
+    ``[C, D]``), or None when it has none."""
+    proto = state_dict.get('memory.prototypes')
+    return None if proto is None else int(proto.shape[1])
 
 
 def fill_from_checkpoint(cfg, checkpoint: str):
-    """Use the class list stored in the checkpoint (``dataset_meta``) for
-    every dataset of the config; data whose classes disagree then fails in
-    the dataset with the class it does not know."""
-    meta = load_checkpoint_meta(checkpoint)
+    """Use the class list and feature width stored in the checkpoint for
+    every dataset of the config; data whose classes or width disagree then
+    fails in the dataset naming the class or file. (mmengine's non-strict
+    load would otherwise only log the size mismatches and test a randomly
+    initialised network.)"""
+    ckpt = _load_checkpoint(checkpoint)
+    meta = ckpt.get('meta', {}) or {}
+    feat_dim = checkpoint_feat_dim(ckpt['state_dict'])
+    if feat_dim is not None:
+        if cfg.get('feat_dim') not in (None, feat_dim):
+            raise ValueError(
+                f'{checkpoint} was trained on {feat_dim}-d features but the '
+                f'config says feat_dim={cfg.feat_dim}')
+        cfg['feat_dim'] = feat_dim
     classes = (meta.get('dataset_meta') or {}).get('classes')
     if classes is None:
         raise ValueError(f'{checkpoint} stores no dataset_meta.classes; '

@@ -126,8 +126,11 @@ class PrototypeMemory(nn.Module):
         sums = torch.einsum('btc,btd->bcd', labels, emb)        # [B, C, D]
         means = sums / counts.clamp(min=1)[..., None]
         contrib = (counts > 0).to(dtype)                        # [B, C]
-        # contributing videos after video b on this process (exclusive)
-        after = contrib.flip(0).cumsum(0).flip(0) - contrib     # [B, C]
+        # contributing videos after video b on this process (exclusive);
+        # an integer cumsum, since a float cumsum on CUDA refuses to run
+        # under torch.use_deterministic_algorithms (--deterministic)
+        c_int = (counts > 0).long()
+        after = (c_int.flip(0).cumsum(0).flip(0) - c_int).to(dtype)
         local_n = contrib.sum(dim=0)                            # [C]
         total_n = local_n.clone()
         if _is_distributed():

@@ -1,4 +1,5 @@
 from .proposal_mining_hook import ProposalMiningHook
 from .prototype_init_hook import PrototypeInitHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['PrototypeInitHook', 'ProposalMiningHook']
+__all__ = ['PrototypeInitHook', 'ProposalMiningHook', 'RNGStateHook']

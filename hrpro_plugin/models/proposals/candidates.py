@@ -86,7 +86,13 @@ def oic_scores(signal: torch.Tensor, row: torch.Tensor, start: torch.Tensor,
     # float64 prefix sums: a float32 cumsum over thousands of positions
     # would cost ~1e-4 of absolute error on short runs late in a video.
     cs = torch.zeros(R, U + 1, dtype=torch.float64, device=signal.device)
-    cs[:, 1:] = torch.cumsum(signal.to(torch.float64), dim=1)
+    if signal.is_cuda and torch.are_deterministic_algorithms_enabled():
+        # float cumsum on CUDA raises in deterministic mode: sum exact
+        # integers in fixed point (2**-32 resolution) instead
+        q = torch.round(signal.to(torch.float64) * 2.0**32).long()
+        cs[:, 1:] = q.cumsum(1).to(torch.float64) / 2.0**32
+    else:
+        cs[:, 1:] = torch.cumsum(signal.to(torch.float64), dim=1)
     n = end - start
     m = torch.floor(n.to(torch.float64) * outer_ratio).long()
     L = valid_len[row]
