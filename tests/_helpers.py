@@ -6,12 +6,15 @@ import sys
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+# the tiny model: also needed to test its checkpoints (strict loading)
+TINY_MODEL_OPTIONS = [
+    'model.instance_head.hidden_score=[64,32]', 'model.instance_head.hidden_reg=32',
+]
 TINY_TRAIN_OPTIONS = [
     'train_cfg.stage1_iters=12', 'train_cfg.stage2_epochs=2',
     'train_dataloader.batch_size=4', 'train_cfg.stage2_dataloader.batch_size=4',
     'default_hooks.logger.interval=4', 'default_hooks.checkpoint.interval=6',
-    'model.instance_head.hidden_score=[64,32]', 'model.instance_head.hidden_reg=32',
-]
+] + TINY_MODEL_OPTIONS
 
 
 def make_tiny_dataset(out_dir, seed=0, feat_dim=16):

@@ -40,4 +40,8 @@ def tiny_run(tiny_dataset, tmp_path_factory):
     config = 'configs/hrpro_synthetic.py'
     run_tool('tools/train.py', config, '--data-root', tiny_dataset,
              '--work-dir', work_dir, '--cfg-options', *TINY_TRAIN_OPTIONS)
-    return dict(data_root=tiny_dataset, work_dir=work_dir, config=config)
+    # 'config' is the run's own dumped config: it carries the tiny options
+    # (tools/test.py loads checkpoints strictly)
+    return dict(data_root=tiny_dataset, work_dir=work_dir,
+                config=os.path.join(work_dir, 'hrpro_synthetic.py'),
+                base_config=config)

@@ -68,7 +68,10 @@ def merge_args(cfg, args):
         evaluators = list(evaluators) + [
             dict(type='DumpResults', out_file_path=args.dump)]
     cfg.test_evaluator = evaluators if len(evaluators) > 1 else evaluators[0]
-    cfg.load_from = args.checkpoint
+    # loaded strictly in main(): mmengine's load_from is non-strict and
+    # would only log a mismatching checkpoint, then score a partly random
+    # network
+    cfg.load_from = None
     # training-only parts need not exist at test time
     cfg.train_dataloader = None
     cfg.train_cfg = None
@@ -83,14 +86,13 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     runner = Runner.from_cfg(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
     if args.metrics_out:
         import json
         with open(args.metrics_out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
         print(f'metrics written to {osp.abspath(args.metrics_out)}')
-    if args.out:
-        print(f'results written to {osp.abspath(args.out)}')
     return metrics
 
 

@@ -94,7 +94,9 @@ def main(argv=None):
     cfg = merge_args(cfg, args)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    print(f'work dir: {osp.abspath(cfg.work_dir)}')
+    from mmengine.dist import is_main_process
+    if is_main_process():
+        print(f'work dir: {osp.abspath(cfg.work_dir)}')
 
 
 if __name__ == '__main__':

@@ -44,12 +44,9 @@ def _checkpoint_dims(checkpoint: str) -> Tuple[List[str], Optional[int],
     if classes is None:
         raise ValueError(f'{checkpoint} stores no dataset_meta.classes; it '
                          'was not written by tools/train.py')
-    state = ckpt['state_dict']
-    feat_dim = None
-    proto = state.get('memory.prototypes')
-    if torch.is_tensor(proto) and proto.dim() == 2:
-        feat_dim = int(proto.shape[1])
-    return list(classes), len(classes), feat_dim
+    from .config import checkpoint_feat_dim
+    return list(classes), len(classes), checkpoint_feat_dim(
+        ckpt['state_dict'])
 
 
 def init_localizer(config,

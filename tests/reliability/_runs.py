@@ -5,7 +5,7 @@ import os.path as osp
 
 import torch
 
-from _helpers import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
+from _helpers import REPO_ROOT, TINY_MODEL_OPTIONS, TINY_TRAIN_OPTIONS, run_tool
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -70,7 +70,8 @@ def run_test_tool(config, checkpoint, data_root, work_dir, out):
     results JSON text)."""
     metrics = run_test_py_in_process(config, checkpoint, '--data-root',
                                      data_root, '--work-dir', work_dir,
-                                     '--out', out)
+                                     '--out', out, '--cfg-options',
+                                     *TINY_MODEL_OPTIONS)
     with open(out) as f:
         return dict(metrics), f.read()
 
