@@ -45,3 +45,13 @@ def tiny_run(tiny_dataset, tmp_path_factory):
     return dict(data_root=tiny_dataset, work_dir=work_dir,
                 config=os.path.join(work_dir, 'hrpro_synthetic.py'),
                 base_config=config)
+
+
+@pytest.fixture(autouse=True)
+def _mmaction_scope():
+    """Every test runs with mmaction's default scope: a test that builds a
+    Runner with another scope must not change which registry the next test
+    builds from."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
