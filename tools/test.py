@@ -4,17 +4,17 @@ Same flags as MMAction2's tools/test.py, plus ``--data-root DIR`` and
 ``--out results.json`` (ActivityNet-style results file).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import hrpro_plugin  # noqa: E402,F401
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from hrpro_plugin.apis import apply_data_root, fill_from_checkpoint  # noqa: E402
+from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
+                               fill_from_checkpoint)
 
 
 def parse_args(argv=None):
@@ -22,8 +22,6 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and metrics go')
-    parser.add_argument('--data-root', help='dataset root replacing the '
-                        "config's data_root in every path")
     parser.add_argument('--out', help='write predictions as an ActivityNet '
                         'results JSON file')
     parser.add_argument('--dump', type=str,
@@ -32,27 +30,12 @@ def parse_args(argv=None):
                         help='also write the metrics as a JSON file')
     parser.add_argument('--per-class', action='store_true',
                         help='also print per-class AP')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    apply_data_root(cfg, args.data_root)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    apply_runner_args(cfg, args)
     evaluators = cfg.test_evaluator
     if not isinstance(evaluators, (list, tuple)):
         evaluators = [evaluators]

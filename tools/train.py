@@ -11,18 +11,17 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import hrpro_plugin  # noqa: E402,F401  (applies compat, registers parts)
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from hrpro_plugin.apis import apply_data_root, fill_model_dims  # noqa: E402
+from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
+                               fill_model_dims)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train HR-Pro')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--data-root', help='dataset root replacing the '
-                        "config's data_root in every path")
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from a checkpoint path, or from the latest checkpoint '
@@ -39,27 +38,12 @@ def parse_args(argv=None):
                         help='different seeds on different ranks')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (see README)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    apply_data_root(cfg, args.data_root)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    apply_runner_args(cfg, args)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:

@@ -33,3 +33,4 @@ randomness = dict(seed=0, deterministic=False)
 # Both stages leave parts of the model without gradient (stage 1: the
 # instance head; stage 2: the frozen stage-1 network).
 find_unused_parameters = True
+auto_scale_lr = dict(enable=False, base_batch_size=16)

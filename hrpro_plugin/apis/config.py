@@ -158,3 +158,34 @@ def fill_from_checkpoint(cfg, checkpoint: str):
         raise ValueError(f'{checkpoint} stores no dataset_meta.classes; '
                          'it was not written by tools/train.py')
     return fill_model_dims(cfg, classes=list(classes))
+
+
+def add_runner_args(parser) -> None:
+    """Flags shared by tools/train.py and tools/test.py (MMAction2's, plus
+    ``--data-root``)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--data-root', help='dataset root replacing the '
+                        "config's data_root in every path")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def apply_runner_args(cfg, args):
+    """Launcher, ``--cfg-options``, ``--data-root`` and the work dir (CLI >
+    config > ``work_dirs/<config name>``), in that order."""
+    import os
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_data_root(cfg, args.data_root)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg

@@ -1,7 +1,6 @@
 """Helpers shared by the hooks: sharded, ordered passes over a dataset."""
 from typing import Iterator, List
 
-import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import get_dist_info, is_main_process
 from mmengine.model import is_model_wrapper

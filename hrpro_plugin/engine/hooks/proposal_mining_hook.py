@@ -3,7 +3,7 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
