@@ -251,7 +251,10 @@ def proposals_for_video(data: dict, video_name: str
     out = {}
     for name, keys in SET_KEYS.items():
         a, b = int(offsets[name][i]), int(offsets[name][i + 1])
-        out[name] = {k: data[name][k][a:b] for k in keys if k != 'video_index'}
+        # clone: a view would drag the whole file's storage along whenever
+        # mmengine deep-copies the sample's metainfo
+        out[name] = {k: data[name][k][a:b].clone() for k in keys
+                     if k != 'video_index'}
     out['rp']['pp_index'] = out['rp']['pp_index'] - int(offsets['pp'][i])
     return out
 
