@@ -112,6 +112,11 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
     def _switch(self):
         model = unwrap(self.runner.model)
         model.switch_to_stage2()
+        # stage-1 losses stop at the switch: drop their history so the
+        # stage-2 log lines do not repeat their last values
+        scalars = self.runner.message_hub.log_scalars
+        for key in [k for k in scalars if k.startswith('train/loss')]:
+            scalars.pop(key)
         print_log('switching to stage 2: stage-1 network and memory frozen',
                   logger='current')
         self.runner.call_hook('before_stage2',
