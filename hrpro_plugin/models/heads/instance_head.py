@@ -213,15 +213,7 @@ class InstanceHead(nn.Module):
             video_len = mask.long().sum(1)
         s = candidates['start'].to(features.dtype)
         e = candidates['end'].to(features.dtype)
-        # candidates repeat the same (video, start, end) box across
-        # thresholds, branches and classes, and the head's outputs depend on
-        # the box only: run it once per distinct box (about half the boxes
-        # at THUMOS scale) and spread the results back
-        boxes = torch.stack([b.to(s.dtype), s, e], dim=1)
-        uniq, inverse = torch.unique(boxes, dim=0, return_inverse=True)
-        out = self.forward(features, mask, uniq[:, 0].long(), uniq[:, 1],
-                           uniq[:, 2])
-        out = {k: v[inverse] for k, v in out.items()}
+        out = self.forward(features, mask, b, s, e)
         rs, re, valid = refine_and_clip(s, e, out['d_start'], out['d_end'],
                                         video_len.to(features.device)[b])
         if not use_regression:

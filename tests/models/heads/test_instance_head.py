@@ -189,31 +189,3 @@ def test_fuse_tuple():
     assert torch.equal(start, ref['start']) and torch.equal(score, ref['score'])
     assert label.tolist() == [1] * start.numel()
     assert batch_idx.tolist() == [0] * start.numel()
-
-
-def test_predict_runs_each_distinct_box_once_with_the_same_outputs():
-    torch.manual_seed(0)
-    head = InstanceHead(in_channels=4, hidden_score=(8, 8), hidden_reg=8,
-                        dropout=0.0).eval()
-    feats = torch.randn(2, 20, 4)
-    mask = torch.ones(2, 20, dtype=torch.bool)
-    # 5 candidates, 3 distinct (video, start, end) boxes
-    cand = dict(batch_idx=torch.tensor([0, 0, 1, 0, 1]),
-                start=torch.tensor([2.0, 2.0, 2.0, 5.0, 2.0]),
-                end=torch.tensor([6.0, 6.0, 6.0, 9.5, 6.0]),
-                label=torch.tensor([0, 1, 0, 2, 1]),
-                score=torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5]))
-    calls = []
-    forward = head.forward
-    head.forward = lambda *a: calls.append(a[2].numel()) or forward(*a)
-    with torch.no_grad():
-        out = head.predict(feats, mask, cand)
-        ref = forward(feats, mask, cand['batch_idx'], cand['start'],
-                      cand['end'])
-    assert calls == [3]
-    n = 5
-    assert torch.allclose(out['score'][:n], cand['score'] + ref['p_comp'],
-                          atol=1e-6)
-    # duplicates get identical scores
-    assert float(out["score"][0]) - 0.1 == pytest.approx(float(out["score"][1]) - 0.2,
-                                                  abs=1e-6)
