@@ -21,15 +21,6 @@ from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
                      lengths_to_mask)
 
 
-def _default_proposal_cfg() -> dict:
-    return dict(
-        cas_thresholds=[round(0.025 * i, 3) for i in range(10)],
-        attn_thresholds=[round(0.5 + 0.025 * i, 3) for i in range(9)],
-        class_thresh=0.5,
-        outer_ratio=0.25,
-        scale=2)
-
-
 @MODELS.register_module()
 class HRPro(BaseModel):
     """Point-supervised temporal action localizer (HR-Pro, AAAI 2024).
@@ -101,7 +92,8 @@ class HRPro(BaseModel):
                                  if contrastive_loss else None)
         self.video_loss_weight = float(video_loss_weight)
         self.pseudo_cfg = dict(pseudo_cfg)
-        self.proposal_cfg = {**_default_proposal_cfg(), **(proposal_cfg or {})}
+        # keys left out take generate_candidates' defaults (SPEC thresholds)
+        self.proposal_cfg = dict(proposal_cfg or {})
         self.stage2_cfg = dict(use_embedded=False, seed=0, use_score=True,
                                use_regression=True)
         self.stage2_cfg.update(stage2_cfg or {})
