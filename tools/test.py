@@ -14,7 +14,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
-                               fill_from_checkpoint)
+                               close_distributed, fill_from_checkpoint)
 
 
 def parse_args(argv=None):
@@ -76,6 +76,7 @@ def main(argv=None):
         with open(args.metrics_out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
         print(f'metrics written to {osp.abspath(args.metrics_out)}')
+    close_distributed()
     return metrics
 
 

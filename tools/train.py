@@ -15,7 +15,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
-                               fill_model_dims)
+                               close_distributed, fill_model_dims)
 
 
 def parse_args(argv=None):
@@ -81,6 +81,7 @@ def main(argv=None):
     from mmengine.dist import is_main_process
     if is_main_process():
         print(f'work dir: {osp.abspath(cfg.work_dir)}')
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -189,3 +189,14 @@ def apply_runner_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def close_distributed() -> None:
+    """Wait for every process, then tear the process group down. mmengine
+    never destroys it; a gloo process that exits while another still writes
+    its checkpoint can then abort ("terminate called without an active
+    exception"), failing a run that has finished."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
