@@ -5,8 +5,18 @@ C extra tokens (the prototype vectors themselves, SPEC's Fix), every token
 attends to all valid tokens (padded snippets are excluded through a key
 padding mask; prototype tokens are always valid), each block passes all
 T + C tokens on, and only the T snippet tokens leave the neck.
+
+Attention is quadratic in the padded length, so a batch of whole videos of
+very different lengths wastes most of its work (and, on CPU where attention
+dropout forces the unfused path, most of its memory) on padding. The neck
+therefore runs its blocks on length groups: the videos of a batch are sorted
+by length and cut greedily into groups whose padded attention cost stays
+within ``group_cost_ratio`` of their unpadded cost; each group is trimmed to
+its own longest video. Every token only ever attends to its own video's
+valid tokens, so a video's output does not depend on its batch (in eval
+mode), grouped or not. ``group_cost_ratio=None`` runs one padded call.
 """
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -72,9 +82,12 @@ class RABlock(nn.Module):
         k = self._split_heads(self.k_proj(k))
         v = self._split_heads(self.v_proj(x))
         attn_mask = key_valid[:, None, None, :]     # [B, 1, 1, L]
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask,
-            dropout_p=self.attn_drop if self.training else 0.0)
+        p = self.attn_drop if self.training else 0.0
+        if p > 0 and x.device.type == 'cpu':
+            out = cpu_dropout_attention(q, k, v, attn_mask, p)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                                 dropout_p=p)
         out = out.transpose(1, 2).reshape(b, n, d)
         return self.out_proj(out)
 
@@ -83,6 +96,45 @@ class RABlock(nn.Module):
         x = self.norm1(x + self.drop1(self.attention(x, key_valid)))
         x = self.norm2(x + self.drop2(self.ffn(x)))
         return x
+
+
+def dropout_keep_mask(shape: Sequence[int], p: float,
+                      device: torch.device) -> torch.Tensor:
+    """Bool mask of ``shape``, each element True with probability ``1 - p``
+    (exact to 2**-17), from the global torch generator.
+
+    Why not ``F.dropout``: its CPU Bernoulli sampling draws one random number
+    per element and costs about 5x more than the whole rest of a dropout
+    attention of a long video. Here every element takes 16 bits of a
+    64-bit draw instead (four elements per draw).
+    """
+    numel = 1
+    for s in shape:
+        numel *= int(s)
+    bits = torch.empty((numel + 3) // 4, dtype=torch.int64,
+                       device=device).random_(-2**63, None)
+    threshold = -32768 + int(round(p * 65536))
+    return (bits.view(torch.int16)[:numel] >= threshold).view(*shape)
+
+
+def cpu_dropout_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                          attn_mask: torch.Tensor, p: float) -> torch.Tensor:
+    """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p)`` for
+    CPU training.
+
+    With dropout, CPU SDPA has no fused kernel and falls back to its math
+    path, where sampling the ``[B, H, L, L]`` dropout mask dominates the
+    step. Same computation (softmax over the allowed keys, weights dropped
+    with probability ``p`` and the kept ones scaled by ``1 / (1 - p)``) with
+    :func:`dropout_keep_mask`.
+    """
+    scale = q.shape[-1] ** -0.5
+    logits = torch.matmul(q * scale, k.transpose(-1, -2))
+    logits = logits.masked_fill_(~attn_mask, float('-inf'))
+    weights = logits.softmax(dim=-1)
+    keep = dropout_keep_mask(weights.shape, p, weights.device)
+    weights = torch.where(keep, weights, weights.new_zeros(()))
+    return torch.matmul(weights, v) * (1.0 / (1.0 - p))
 
 
 @MODELS.register_module()
@@ -99,16 +151,27 @@ class RABNeck(nn.Module):
         drop (float): residual / FFN dropout. Defaults to 0.3.
         use_prototypes (bool): append the C prototypes as tokens. With False
             no token is appended and ``prototypes`` is ignored.
+        group_cost_ratio (float | None): split a batch into length groups
+            whose padded attention cost (group size x longest length^2) is
+            at most this multiple of the sum of their own lengths^2 (see the
+            module docstring). ``None`` runs the whole padded batch at once
+            (fewer kernel launches; what suits batches of similar lengths).
+            Defaults to 1.25.
     """
 
     def __init__(self, in_channels: int, num_classes: int,
                  num_blocks: int = 2, num_heads: int = 8,
                  ffn_channels: int = 128, attn_drop: float = 0.1,
-                 drop: float = 0.3, use_prototypes: bool = True) -> None:
+                 drop: float = 0.3, use_prototypes: bool = True,
+                 group_cost_ratio: Optional[float] = 1.25) -> None:
         super().__init__()
+        if group_cost_ratio is not None and group_cost_ratio < 1:
+            raise ValueError('group_cost_ratio must be >= 1 or None, got '
+                             f'{group_cost_ratio}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.use_prototypes = use_prototypes
+        self.group_cost_ratio = group_cost_ratio
         self.blocks = nn.ModuleList([
             RABlock(in_channels, num_heads, ffn_channels, attn_drop, drop)
             for _ in range(num_blocks)
@@ -129,7 +192,6 @@ class RABNeck(nn.Module):
         b, t, _ = x.shape
         mask = mask.bool()
         x = x.masked_fill(~mask[..., None], 0.0)
-        key_valid = mask
         if self.use_prototypes:
             if prototypes is None:
                 raise ValueError('RABNeck(use_prototypes=True) needs the '
@@ -138,7 +200,29 @@ class RABNeck(nn.Module):
                 raise ValueError(
                     f'prototypes must be [{self.num_classes}, '
                     f'{self.in_channels}], got {tuple(prototypes.shape)}')
-            protos = prototypes.detach().to(x.dtype)[None].expand(b, -1, -1)
+            prototypes = prototypes.detach().to(x.dtype)
+        if self.group_cost_ratio is None or b == 1:
+            return self._run(x, mask, prototypes)
+        # one host sync: the group layout needs the lengths on the host
+        lengths = mask.sum(1).tolist()
+        groups = length_groups(lengths, self.group_cost_ratio)
+        if len(groups) == 1 and max(lengths) == t:
+            return self._run(x, mask, prototypes)
+        out = x.new_zeros(x.shape)
+        for idx, longest in groups:
+            index = torch.as_tensor(idx, device=x.device)
+            out[index, :longest] = self._run(x[index, :longest],
+                                             mask[index, :longest], prototypes)
+        return out
+
+    def _run(self, x: torch.Tensor, mask: torch.Tensor,
+             prototypes: Optional[torch.Tensor]) -> torch.Tensor:
+        """All blocks on one padded batch ``[B, T, D]`` (the whole neck
+        without grouping)."""
+        b, t, _ = x.shape
+        key_valid = mask
+        if self.use_prototypes:
+            protos = prototypes[None].expand(b, -1, -1)
             x = torch.cat([x, protos], dim=1)        # [B, T + C, D]
             key_valid = torch.cat(
                 [mask, mask.new_ones(b, self.num_classes)], dim=1)
@@ -146,3 +230,33 @@ class RABNeck(nn.Module):
             x = block(x, key_valid)
         out = x[:, :t]
         return out.masked_fill(~mask[..., None], 0.0)
+
+
+def length_groups(lengths: Sequence[int],
+                  cost_ratio: float) -> List[tuple]:
+    """Cut a batch into groups of similar length.
+
+    Videos are taken longest first; a group grows while
+    ``size * longest**2 <= cost_ratio * sum(length**2)`` holds for it.
+
+    Returns:
+        list of ``(indices, longest)``: batch indices of each group (longest
+        video first) and the group's padded length.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    groups = []
+    idx: List[int] = []
+    longest = 0
+    sq = 0
+    for i in order:
+        n = max(int(lengths[i]), 1)
+        if idx and (len(idx) + 1) * longest ** 2 > cost_ratio * (sq + n * n):
+            groups.append((idx, longest))
+            idx, sq = [], 0
+        if not idx:
+            longest = n
+        idx.append(i)
+        sq += n * n
+    if idx:
+        groups.append((idx, longest))
+    return groups

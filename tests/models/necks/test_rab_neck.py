@@ -96,3 +96,72 @@ def test_sdpa_matches_explicit_attention():
             seq = _explicit_block(blk, seq, key_valid)
         ref = seq[:, :4].masked_fill(~mask[..., None], 0)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_length_groups_known_answer():
+    from hrpro_plugin.models.necks.rab_neck import length_groups
+    # longest first; 10 and 9: 2 * 100 = 200 <= 1.25 * 181 = 226 -> together
+    # + 5: 3 * 100 = 300 > 1.25 * 206 -> new group; 5, 5, 4: 3 * 25 = 75 <=
+    # 1.25 * 66 = 82.5 -> together
+    assert length_groups([5, 10, 4, 9, 5], 1.25) == [([1, 3], 10),
+                                                     ([0, 4, 2], 5)]
+    # ratio 1: only equal lengths share a group
+    assert length_groups([3, 3, 2], 1.0) == [([0, 1], 3), ([2], 2)]
+    # a huge ratio: one group, the padded batch
+    assert length_groups([3, 1, 2], 100.0) == [([0, 2, 1], 3)]
+
+
+def test_grouped_equals_one_padded_call():
+    protos = torch.randn(3, 16)
+    grouped = _neck(group_cost_ratio=1.0).eval()
+    padded = _neck(group_cost_ratio=None).eval()
+    lengths = torch.tensor([12, 3, 7, 12])
+    x = torch.randn(4, 12, 16)
+    mask = torch.arange(12)[None] < lengths[:, None]
+    with torch.no_grad():
+        torch.testing.assert_close(grouped(x, mask, protos),
+                                   padded(x, mask, protos),
+                                   atol=1e-5, rtol=0)
+    # gradients reach every video through the grouped path
+    x.requires_grad_(True)
+    grouped.train()
+    grouped(x, mask, protos).sum().backward()
+    assert torch.all(x.grad[mask].abs().sum(-1) > 0)
+    assert torch.all(x.grad[~mask] == 0)
+
+
+def test_group_cost_ratio_below_one_is_rejected():
+    import pytest
+    with pytest.raises(ValueError, match='group_cost_ratio'):
+        _neck(group_cost_ratio=0.5)
+
+
+def test_dropout_keep_mask_rate():
+    from hrpro_plugin.models.necks.rab_neck import dropout_keep_mask
+    torch.manual_seed(0)
+    keep = dropout_keep_mask((4, 50, 1001), 0.1, torch.device('cpu'))
+    assert keep.shape == (4, 50, 1001) and keep.dtype == torch.bool
+    # 200,200 Bernoulli(0.9) draws: std of the rate is 6.7e-4
+    assert abs(keep.float().mean().item() - 0.9) < 0.004
+    torch.manual_seed(0)
+    again = dropout_keep_mask((4, 50, 1001), 0.1, torch.device('cpu'))
+    assert torch.equal(keep, again)     # the global seed decides it
+
+
+def test_cpu_dropout_attention_matches_written_out():
+    from hrpro_plugin.models.necks.rab_neck import (cpu_dropout_attention,
+                                                    dropout_keep_mask)
+    q, k, v = torch.randn(3, 2, 2, 5, 4).unbind(0)
+    attn_mask = torch.tensor([True, True, True, False, True])[None, None,
+                                                                None]
+    attn_mask = attn_mask.expand(2, 1, 1, 5)
+    torch.manual_seed(3)
+    out = cpu_dropout_attention(q, k, v, attn_mask, 0.25)
+    torch.manual_seed(3)
+    keep = dropout_keep_mask((2, 2, 5, 5), 0.25, torch.device('cpu'))
+    w = (q @ k.transpose(-1, -2) / 2.0).masked_fill(~attn_mask,
+                                                    float('-inf'))
+    ref = (w.softmax(-1) * keep / 0.75) @ v
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
+    # no weight on the masked key, and roughly a quarter of weights dropped
+    assert 0.1 < 1 - keep.float().mean().item() < 0.45
