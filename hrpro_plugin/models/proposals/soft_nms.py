@@ -58,15 +58,23 @@ def batched_soft_nms(segments: torch.Tensor,
         min_score: drop proposals whose final score is below it.
 
     Returns ``(keep_idx [M] long, new_scores [M])``: indices into the input
-    and final scores (the score when selected), sorted by ``batch_idx`` then
-    descending final score; ties keep the group (video, class) order, then
-    the selection order. With non-negative scores the final scores of a group
-    never increase along its selection order, so within a group this output
-    order is the selection order. (A negative score decayed by a factor < 1
-    rises towards 0; the output stays sorted by final score.)
+    and final scores (the score when selected), sorted by ``batch_idx``,
+    then descending final score, then group (video, class), then input
+    index. With non-negative scores the final scores of a group never
+    increase along its selection order and equal ones are selected lowest
+    index first, so within a group this is the selection order. (A negative
+    score decayed by a factor < 1 rises towards 0; the output stays sorted
+    by final score.)
 
-    The groups are padded into ``[G, Lmax]`` tensors and the ``Lmax``
-    selection steps each run over all groups at once.
+    How: two proposals whose segments do not overlap never change each
+    other's score, so every group splits into chains of overlapping
+    segments (sorted by start, a chain ends where the next start reaches the
+    largest end so far), and each chain is an independent soft-NMS problem.
+    The chains are padded into ``[K, Lmax]`` tensors, longest first, and the
+    ``Lmax`` selection steps (``Lmax`` = the longest chain, typically a few
+    dozen proposals around one action rather than a whole class) each run
+    over all chains at once; step ``s`` only touches the rows of the chains
+    still holding more than ``s`` proposals (a prefix of the rows).
     """
     device = scores.device
     N = scores.numel()
@@ -77,49 +85,90 @@ def batched_soft_nms(segments: torch.Tensor,
     batch_idx = batch_idx.long()
     n_cls = labels.max() + 1
     key = batch_idx * n_cls + labels
-    _, group, counts = torch.unique(key, return_inverse=True,
-                                    return_counts=True)
-    G = counts.numel()
-    order = torch.sort(group, stable=True).indices            # by group, index
-    g_sorted = group[order]
-    first = torch.cumsum(counts, 0) - counts                  # [G]
-    pos = torch.arange(N, device=device) - first[g_sorted]
-    Lmax = int(counts.max().item())
-
+    _, group = torch.unique(key, return_inverse=True)
     dtype = scores.dtype
-    S = torch.full((G, Lmax), float('-inf'), dtype=dtype, device=device)
-    S[g_sorted, pos] = scores[order]
-    seg = torch.zeros(G, Lmax, 2, dtype=segments.dtype, device=device)
-    seg[g_sorted, pos] = segments[order]
-    remaining = torch.zeros(G, Lmax, dtype=torch.bool, device=device)
-    remaining[g_sorted, pos] = True
-    # rank = selection step of each proposal in its group (the number of
-    # steps it stayed unselected); a selected score is never decayed again,
-    # so S ends holding every proposal's final score.
-    rank = torch.zeros(G, Lmax, dtype=torch.long, device=device)
-    neg_inf = torch.tensor(float('-inf'), dtype=dtype, device=device)
-    seg_idx = torch.zeros(G, 1, 2, dtype=torch.long, device=device)
 
-    for _ in range(Lmax):
-        cur = torch.where(remaining, S, neg_inf)
-        sel = cur.argmax(1, keepdim=True)                      # [G, 1]
-        # a finished group picks a non-remaining slot: no-op below
-        remaining.scatter_(1, sel, False)
-        sel_seg = seg.gather(1, seg_idx + sel[..., None])      # [G, 1, 2]
-        iou = pairwise_tiou(sel_seg, seg)[:, 0, :].to(dtype)   # [G, Lmax]
-        S = torch.where(remaining, S * torch.exp(-(iou * iou) / sigma), S)
-        rank += remaining
+    # chains: sort by (group, start); a new chain where the group changes or
+    # the start reaches the running max end of the group (float64 offsets
+    # keep groups apart in one cummax)
+    st64 = segments[:, 0].to(torch.float64)
+    en64 = torch.maximum(segments[:, 1].to(torch.float64), st64)
+    lo = st64.min()
+    span = (en64.max() - lo) + 1.0
+    o_start = torch.sort(st64, stable=True).indices
+    o_grp = torch.sort(group[o_start], stable=True).indices
+    by_start = o_start[o_grp]                       # group, start, index
+    g_bs = group[by_start]
+    run_end = torch.cummax(g_bs.to(torch.float64) * span +
+                           (en64[by_start] - lo), 0).values
+    new_chain = torch.ones(N, dtype=torch.bool, device=device)
+    new_chain[1:] = ((g_bs[1:] != g_bs[:-1]) |
+                     (g_bs[1:].to(torch.float64) * span +
+                      (st64[by_start[1:]] - lo) >= run_end[:-1]))
+    chain = torch.empty(N, dtype=torch.long, device=device)
+    chain[by_start] = torch.cumsum(new_chain.long(), 0) - 1
+    counts = torch.bincount(chain)
+    K = counts.numel()
 
-    final = S
-    f_sel = final[g_sorted, pos]                               # by order
-    r_sel = rank[g_sorted, pos]
-    # order within a group by rank, then stable sorts: score desc, video.
-    o1 = torch.sort(g_sorted * Lmax + r_sel, stable=True).indices
-    idx1, f1 = order[o1], f_sel[o1]
-    o2 = torch.sort(f1, descending=True, stable=True).indices
-    idx2, f2 = idx1[o2], f1[o2]
+    # rows: chains by descending size; columns: input order within a chain
+    by_size = torch.sort(counts, descending=True, stable=True).indices
+    row_of_chain = torch.empty_like(by_size)
+    row_of_chain[by_size] = torch.arange(K, device=device)
+    row_counts = counts[by_size]
+    order = torch.sort(chain, stable=True).indices            # by chain, index
+    c_sorted = chain[order]
+    first = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(N, device=device) - first[c_sorted]
+    row = row_of_chain[c_sorted]
+    # one host sync: the loop bounds
+    host_counts = row_counts.tolist()
+    Lmax = host_counts[0]
+    # rows still active at step s: the chains holding more than s proposals
+    active = np.searchsorted(-np.asarray(host_counts), -np.arange(Lmax),
+                             side='left').tolist()
+
+    cur = torch.full((K, Lmax), float('-inf'), dtype=dtype, device=device)
+    cur[row, pos] = scores[order]
+    st = torch.zeros(K, Lmax, dtype=dtype, device=device)
+    en = torch.zeros(K, Lmax, dtype=dtype, device=device)
+    st[row, pos] = segments[order, 0].to(dtype)
+    en[row, pos] = segments[order, 1].to(dtype)
+    length = (en - st).clamp_(min=0)
+    tiny = torch.finfo(dtype).tiny
+    # ``cur`` holds -inf for selected and padding slots; a decay factor is
+    # kept >= tiny so that -inf * factor stays -inf (never NaN).
+    sel_hist, val_hist = [], []
+    for step in range(Lmax):
+        a = active[step]
+        c = cur[:a]
+        sel = c.argmax(1, keepdim=True)                       # [a, 1]
+        sel_hist.append(sel)
+        val_hist.append(c.gather(1, sel))
+        if step == Lmax - 1:
+            break
+        c.scatter_(1, sel, float('-inf'))
+        s_a, e_a, l_a = st[:a], en[:a], length[:a]
+        inter = (torch.minimum(e_a, e_a.gather(1, sel)) -
+                 torch.maximum(s_a, s_a.gather(1, sel))).clamp_(min=0)
+        union = (l_a + l_a.gather(1, sel) - inter).clamp_(min=tiny)
+        iou = inter.div_(union)                   # union 0 -> inter 0 -> 0
+        c.mul_(iou.square_().mul_(-1.0 / sigma).exp_().clamp_(min=tiny))
+
+    # the row of every selection, step-major like the history
+    rows = torch.nonzero(
+        torch.arange(Lmax, device=device)[:, None] < row_counts[None, :],
+        as_tuple=True)[1]
+    final = torch.empty(K, Lmax, dtype=dtype, device=device)
+    final[rows, torch.cat(sel_hist)[:, 0]] = torch.cat(val_hist)[:, 0]
+    f_all = torch.empty(N, dtype=dtype, device=device)
+    f_all[order] = final[row, pos]
+    # stable sorts: index, then group, then score desc, then video
+    o1 = torch.sort(group, stable=True).indices
+    o2 = torch.sort(f_all[o1], descending=True, stable=True).indices
+    idx2 = o1[o2]
     o3 = torch.sort(batch_idx[idx2], stable=True).indices
-    keep_idx, new_scores = idx2[o3], f2[o3]
+    keep_idx = idx2[o3]
+    new_scores = f_all[keep_idx]
 
     if min_score is not None:
         ok = new_scores >= min_score

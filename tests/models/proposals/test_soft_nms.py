@@ -56,6 +56,32 @@ def test_matches_reference_random():
         assert n_groups > 3 or nc == 1
 
 
+def test_matches_reference_skewed_groups():
+    """Groups of 1, 2, 7 and 90 proposals (the large group keeps running
+    after the small ones end), with a zero-length segment, an exact
+    duplicate and negative scores (decay raises them towards 0)."""
+    seg, scores, _, _ = _random(100, 1, 1, 11)
+    seg[3] = torch.tensor([5.0, 5.0])                  # zero length
+    seg[4], scores[4] = seg[5].clone(), scores[5]      # duplicate
+    scores[10:20] -= 0.6                               # some negative
+    labels = torch.tensor([0] * 90 + [1] * 7 + [2] * 2 + [3])
+    batch = torch.zeros(100, dtype=torch.long)
+    keep, new = batched_soft_nms(seg, scores, labels, batch, sigma=0.3)
+    assert sorted(keep.tolist()) == list(range(100))
+    for c in range(4):
+        members = torch.nonzero(labels == c).flatten()
+        order, final = soft_nms_reference(seg[members].numpy(),
+                                          scores[members].numpy(), 0.3)
+        got = keep[labels[keep] == c]
+        got_sc = new[labels[keep] == c]
+        # output order is by final score; the reference's selection order
+        # only differs where negative scores rose (ties broken the same way)
+        ref_order = np.lexsort((np.arange(len(final)), -final))
+        assert got.tolist() == members[order[ref_order]].tolist()
+        np.testing.assert_allclose(got_sc.numpy(), final[ref_order], rtol=0,
+                                   atol=1e-12)
+
+
 def test_float32_close_to_reference():
     seg, scores, labels, batch = _random(80, 2, 3, 5, dtype=torch.float32)
     keep, new = batched_soft_nms(seg, scores, labels, batch)
