@@ -262,7 +262,10 @@ class HRPro(BaseModel):
         start, end = cand['start'], cand['end']
         label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
         if self.instance_head is not None and self.current_stage == 2:
-            feats = self.instance_features(inputs, mask)
+            # the embedded features are already at hand: no second pass
+            feats = out['embedded'].detach() \
+                if self.stage2_cfg['use_embedded'] else \
+                self.instance_features(inputs, mask)
             with self.autocast(feats):
                 start, end, label, batch_idx, score = self.instance_head.fuse(
                     feats, mask, cand,

@@ -118,23 +118,90 @@ def dropout_keep_mask(shape: Sequence[int], p: float,
 
 
 def cpu_dropout_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                          attn_mask: torch.Tensor, p: float) -> torch.Tensor:
+                          attn_mask: torch.Tensor, p: float,
+                          block: int = 256) -> torch.Tensor:
     """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p)`` for
     CPU training.
 
     With dropout, CPU SDPA has no fused kernel and falls back to its math
-    path, where sampling the ``[B, H, L, L]`` dropout mask dominates the
-    step. Same computation (softmax over the allowed keys, weights dropped
-    with probability ``p`` and the kept ones scaled by ``1 / (1 - p)``) with
-    :func:`dropout_keep_mask`.
+    path: it samples the ``[B, H, L, L]`` dropout mask one Bernoulli draw at
+    a time and keeps several ``L x L`` float tensors per video and head for
+    the backward pass, so a long video's step is bound by memory traffic.
+    This is the same computation (softmax over the allowed keys, weights
+    dropped with probability ``p``, the kept ones scaled by ``1 / (1 - p)``)
+    with the mask from :func:`dropout_keep_mask`, run on blocks of ``block``
+    query rows so that each block's weights stay in cache; the backward pass
+    recomputes them from the row log-sum-exp (as fused attention kernels do)
+    and only the boolean mask is kept.
+
+    Args:
+        q, k, v: ``[B, H, L, d]``.
+        attn_mask: bool, broadcastable to ``[B, 1, 1, L]``: keys allowed.
+        p: dropout probability, in ``[0, 1)``.
+        block: query rows per block.
     """
-    scale = q.shape[-1] ** -0.5
-    logits = torch.matmul(q * scale, k.transpose(-1, -2))
-    logits = logits.masked_fill_(~attn_mask, float('-inf'))
-    weights = logits.softmax(dim=-1)
-    keep = dropout_keep_mask(weights.shape, p, weights.device)
-    weights = torch.where(keep, weights, weights.new_zeros(()))
-    return torch.matmul(weights, v) * (1.0 / (1.0 - p))
+    return _BlockedDropoutAttention.apply(q, k, v, attn_mask, float(p),
+                                          int(block))
+
+
+class _BlockedDropoutAttention(torch.autograd.Function):
+    """Forward and backward of :func:`cpu_dropout_attention`, written out
+    over blocks of query rows (the loop runs ``ceil(L / block)`` times)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, attn_mask, p, block):
+        B, H, L, d = q.shape
+        scale = d ** -0.5
+        inv = 1.0 / (1.0 - p)
+        bias = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device)
+        bias.masked_fill_(~attn_mask, float('-inf'))
+        keep = dropout_keep_mask((B, H, L, L), p, q.device)
+        out = torch.empty_like(q)
+        lse = torch.empty(B, H, L, 1, dtype=q.dtype, device=q.device)
+        qs = q * scale
+        kt = k.transpose(-1, -2)
+        for i in range(0, L, block):
+            j = min(i + block, L)
+            w = torch.matmul(qs[:, :, i:j], kt).add_(bias)
+            top = w.amax(-1, keepdim=True)
+            w.sub_(top).exp_()
+            total = w.sum(-1, keepdim=True)
+            w.div_(total)
+            lse[:, :, i:j] = top + total.log()
+            w.mul_(keep[:, :, i:j])
+            out[:, :, i:j] = torch.matmul(w, v).mul_(inv)
+        ctx.save_for_backward(q, k, v, bias, keep, lse, out)
+        ctx.p, ctx.block = p, block
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        q, k, v, bias, keep, lse, out = ctx.saved_tensors
+        p, block = ctx.p, ctx.block
+        L, d = q.shape[-2:]
+        scale = d ** -0.5
+        inv = 1.0 / (1.0 - p)
+        grad_out = grad_out.contiguous()
+        dq = torch.empty_like(q)
+        dk = torch.zeros_like(k)
+        dv = torch.zeros_like(v)
+        qs = q * scale
+        kt = k.transpose(-1, -2)
+        vt = v.transpose(-1, -2)
+        # sum_j dL/dw_j * w_j of every row = <grad_out, out>
+        delta = (grad_out * out).sum(-1, keepdim=True)
+        for i in range(0, L, block):
+            j = min(i + block, L)
+            probs = torch.matmul(qs[:, :, i:j], kt).add_(bias)
+            probs.sub_(lse[:, :, i:j]).exp_()            # softmax weights
+            kept = probs * keep[:, :, i:j]
+            go = grad_out[:, :, i:j]
+            dv += torch.matmul(kept.transpose(-1, -2), go).mul_(inv)
+            g = torch.matmul(go, vt).mul_(keep[:, :, i:j]).mul_(inv)
+            ds = g.sub_(delta[:, :, i:j]).mul_(probs)     # softmax backward
+            dq[:, :, i:j] = torch.matmul(ds, k).mul_(scale)
+            dk += torch.matmul(ds.transpose(-1, -2), qs[:, :, i:j])
+        return dq, dk, dv, None, None, None
 
 
 @MODELS.register_module()
@@ -211,8 +278,9 @@ class RABNeck(nn.Module):
         out = x.new_zeros(x.shape)
         for idx, longest in groups:
             index = torch.as_tensor(idx, device=x.device)
-            out[index, :longest] = self._run(x[index, :longest],
-                                             mask[index, :longest], prototypes)
+            res = self._run(x[index, :longest], mask[index, :longest],
+                            prototypes)
+            out[index, :longest] = res.to(out.dtype)
         return out
 
     def _run(self, x: torch.Tensor, mask: torch.Tensor,

@@ -125,8 +125,9 @@ def test_grouped_equals_one_padded_call():
     # gradients reach every video through the grouped path
     x.requires_grad_(True)
     grouped.train()
-    grouped(x, mask, protos).sum().backward()
-    assert torch.all(x.grad[mask].abs().sum(-1) > 0)
+    # (a weighted sum: the plain sum of LayerNorm outputs has ~0 gradient)
+    (grouped(x, mask, protos) * torch.randn(4, 12, 16)).sum().backward()
+    assert torch.all(x.grad[mask].abs().sum(-1) > 1e-3)
     assert torch.all(x.grad[~mask] == 0)
 
 
@@ -165,3 +166,26 @@ def test_cpu_dropout_attention_matches_written_out():
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
     # no weight on the masked key, and roughly a quarter of weights dropped
     assert 0.1 < 1 - keep.float().mean().item() < 0.45
+
+
+def test_cpu_dropout_attention_gradients_match_autograd():
+    from hrpro_plugin.models.necks.rab_neck import (cpu_dropout_attention,
+                                                    dropout_keep_mask)
+    g = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(2, 3, 11, 4, generator=g, dtype=torch.float64)
+               .requires_grad_(True) for _ in range(3))
+    valid = torch.ones(2, 1, 1, 11, dtype=torch.bool)
+    valid[1, ..., 7:] = False
+    weight = torch.randn(2, 3, 11, 4, generator=g, dtype=torch.float64)
+    torch.manual_seed(9)
+    # block 4: three blocks of query rows, the last one partial
+    out = cpu_dropout_attention(q, k, v, valid, 0.2, block=4)
+    grads = torch.autograd.grad((out * weight).sum(), (q, k, v))
+    torch.manual_seed(9)
+    keep = dropout_keep_mask((2, 3, 11, 11), 0.2, torch.device('cpu'))
+    w = (q @ k.transpose(-1, -2) / 2.0).masked_fill(~valid, float('-inf'))
+    ref = (w.softmax(-1) * keep / 0.8) @ v
+    ref_grads = torch.autograd.grad((ref * weight).sum(), (q, k, v))
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
+    for got, want in zip(grads, ref_grads):
+        torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-10)
