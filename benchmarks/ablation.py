@@ -9,7 +9,9 @@ RP, without NP, the full method, and the full method without RAB or without
 L_contra. Stage-2 variants that share the full method's stage 1 start from
 its stage1.pth (``--resume``), so stage 1 is trained once per seed for
 them. Every row is tested on the test split of --data-root; the table shows
-mAP@0.1..0.7 and their average, as the mean over seeds.
+mAP@0.1..0.7 and their average, as the mean over seeds. A rerun resumes:
+trained rows (their final checkpoint exists) are not trained again, and a
+test whose metrics file is newer than its checkpoint is not run again.
 
 Each figure is measured on whatever features --data-root holds; with the
 synthetic generator's data it is a synthetic-feature result, never a
@@ -67,6 +69,10 @@ def train(config, work_dir, args, seed, resume_from=None):
 
 def test(config, ckpt, work_dir, args):
     out = osp.join(work_dir, f'metrics_{osp.basename(ckpt)}.json')
+    if osp.isfile(out) and osp.getmtime(out) > osp.getmtime(ckpt):
+        # tested already (a rerun of the benchmark resumes where it stopped)
+        with open(out) as f:
+            return json.load(f)
     options = ['feat_dim=None', 'num_classes=None']
     if not osp.isfile(osp.join(args.data_root, 'Ambiguous_test.txt')):
         # the THUMOS14 configs name one; other data (e.g. synthetic) has none
