@@ -7,8 +7,6 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
-from hrpro_plugin.evaluation.functional.tiou import pairwise_tiou
-
 
 def soft_nms_reference(segments, scores, sigma: float = 0.3
                        ) -> Tuple[np.ndarray, np.ndarray]:
