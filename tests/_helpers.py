@@ -1,4 +1,5 @@
 """Helpers shared by tests (importable: pytest.ini puts tests/ on sys.path)."""
+import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -24,6 +25,18 @@ def make_tiny_dataset(out_dir, seed=0, feat_dim=16):
                      feat_dim=feat_dim, seed=seed,
                      layout=VideoLayout(mean_snippets=40.0), log=None)
     return str(out_dir)
+
+
+def load_script(rel_path, name):
+    """Import ``REPO_ROOT/rel_path`` (a script outside the package, e.g.
+    ``tools/infer.py``) as module ``name`` (registered in ``sys.modules``,
+    which dataclasses and pickling need)."""
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, rel_path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(*args, timeout=600, check=True, env=None):

@@ -1,21 +1,16 @@
 """benchmarks/ablation.py resumes: a test whose metrics are newer than the
 checkpoint is not run again; an older metrics file is not trusted."""
-import importlib.util
 import json
 import os
 import os.path as osp
 import types
 
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _helpers import load_script
 
 
 def _ablation():
-    spec = importlib.util.spec_from_file_location(
-        'ablation_under_test', osp.join(ROOT, 'benchmarks', 'ablation.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('benchmarks/ablation.py', 'ablation_under_test')
 
 
 def test_cached_metrics_are_reused_only_when_newer(tmp_path, monkeypatch):

@@ -1,9 +1,6 @@
 """The naive references of benchmarks/_naive.py agree with our batched
 candidate generation and soft-NMS on small random inputs, and the
 comparisons benchmarks/speed.py relies on catch a difference."""
-import importlib.util
-import os.path as osp
-
 import numpy as np
 import pytest
 import torch
@@ -13,11 +10,9 @@ from hrpro_plugin.models.proposals.candidates import (ATTN_THRESHOLDS,
                                                       generate_candidates)
 from hrpro_plugin.models.proposals.soft_nms import batched_soft_nms
 
-_PATH = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                 'benchmarks', '_naive.py')
-_spec = importlib.util.spec_from_file_location('hrpro_bench_naive', _PATH)
-naive = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(naive)
+from _helpers import load_script
+
+naive = load_script('benchmarks/_naive.py', 'hrpro_bench_naive')
 
 CFG = dict(cas_thresholds=list(CAS_THRESHOLDS),
            attn_thresholds=list(ATTN_THRESHOLDS), class_thresh=0.5,

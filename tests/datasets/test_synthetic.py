@@ -4,7 +4,6 @@ path so that these tests neither need nor import torch / OpenMMLab."""
 import ast
 import csv
 import filecmp
-import importlib.util
 import json
 import math
 import os
@@ -15,6 +14,8 @@ import sys
 import numpy as np
 import pytest
 
+from _helpers import load_script
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SYNTHETIC_PY = osp.join(REPO, 'hrpro_plugin', 'datasets', 'synthetic.py')
 TOOL = osp.join(REPO, 'tools', 'make_synthetic_dataset.py')
@@ -23,16 +24,8 @@ CSV_COLUMNS = [
 ]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location('_test_hrpro_synthetic',
-                                                  SYNTHETIC_PY)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-syn = _load()
+syn = load_script('hrpro_plugin/datasets/synthetic.py',
+                  '_test_hrpro_synthetic')
 
 SMALL = dict(num_classes=3, num_train=6, num_test=3, feat_dim=16)
 

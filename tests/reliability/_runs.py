@@ -5,7 +5,8 @@ import os.path as osp
 
 import torch
 
-from _helpers import REPO_ROOT, TINY_MODEL_OPTIONS, TINY_TRAIN_OPTIONS, run_tool
+from _helpers import (REPO_ROOT, TINY_MODEL_OPTIONS, TINY_TRAIN_OPTIONS,
+                      load_script, run_tool)
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -92,9 +93,5 @@ def run_test_py_in_process(*argv):
     """Run tools/test.py's ``main`` in this process (saves the 3 s of
     imports of a subprocess); returns its metrics dict. Exceptions propagate
     as they would end the tool."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        '_hrpro_test_tool', osp.join(REPO_ROOT, 'tools', 'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script('tools/test.py', '_hrpro_test_tool')
     return module.main([str(a) for a in argv])

@@ -1,5 +1,4 @@
 """tools/infer.py and hrpro_plugin.apis.inference on the tiny two-stage run."""
-import importlib.util
 import json
 import math
 import os
@@ -10,15 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from _helpers import REPO_ROOT, run_tool
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from _helpers import REPO_ROOT, load_script, run_tool
 
 
 def _run_files(tiny_run):
@@ -75,7 +66,7 @@ def test_infer_one_file_with_snippet_seconds(tiny_run, tmp_path):
     feat = osp.join(tiny_run['data_root'], 'features', 'test',
                     'synthetic_test_0001.npy')
     out = tmp_path / 'one.json'
-    tool = _load_tool('infer')
+    tool = load_script('tools/infer.py', '_tool_infer')
     results = tool.main([config, ckpt, '--features', feat, '--out',
                          str(out), '--snippet-seconds', '0.5'])
     T = np.load(feat).shape[0]
@@ -122,7 +113,7 @@ def test_api_matches_across_batching_and_layouts(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_infer_clear_errors(tiny_run, tmp_path):
     config, ckpt = _run_files(tiny_run)
-    tool = _load_tool('infer')
+    tool = load_script('tools/infer.py', '_tool_infer')
     feat_dir = osp.join(tiny_run['data_root'], 'features', 'test')
 
     def fails(features, *extra):

@@ -1,20 +1,15 @@
 """tools/make_point_labels.py: one point per instance, seeded, Table A's
 three distributions."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from _helpers import REPO_ROOT
+from _helpers import load_script
 
-spec = importlib.util.spec_from_file_location(
-    '_tool_make_point_labels',
-    osp.join(REPO_ROOT, 'tools', 'make_point_labels.py'))
-mpl = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mpl)
+mpl = load_script('tools/make_point_labels.py', '_tool_make_point_labels')
 
 
 def read_csv(path):

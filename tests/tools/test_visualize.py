@@ -1,5 +1,4 @@
 """tools/visualize.py and hrpro_plugin.visualization."""
-import importlib.util
 import os.path as osp
 import struct
 import sys
@@ -7,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from _helpers import REPO_ROOT, run_tool
+from _helpers import REPO_ROOT, load_script, run_tool
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -19,14 +18,6 @@ def png_size(path):
     assert head[:8] == PNG_SIGNATURE, f'{path} is not a PNG'
     assert head[12:16] == b'IHDR'
     return struct.unpack('>II', head[16:24])
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_plot_localization_image_size(tmp_path):
@@ -95,7 +86,7 @@ def test_visualize_tool_writes_pngs(tiny_run, tmp_path):
         sizes.append(h)
 
     # training video with the mining view (in-process: faster)
-    tool = _load_tool('visualize')
+    tool = load_script('tools/visualize.py', '_tool_visualize')
     written = tool.main([
         config, ckpt, '--data-root', tiny_run['data_root'], '--videos',
         'synthetic_train_0001', '--split', 'train', '--show-train-mining',

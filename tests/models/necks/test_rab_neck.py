@@ -1,7 +1,6 @@
 import math
 
 import torch
-import torch.nn.functional as F
 
 from hrpro_plugin.models.necks.rab_neck import RABNeck
 
