@@ -27,6 +27,8 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
+from ..dropout import FastDropout
+
 from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
                                                      roi_align_1d)
 
@@ -106,7 +108,7 @@ def _mlp(dims: Sequence[int], dropout_after_first: float = 0.0) -> nn.Sequential
         if i < len(dims) - 2:
             layers.append(nn.ReLU(inplace=True))
             if i == 0 and dropout_after_first > 0:
-                layers.append(nn.Dropout(dropout_after_first))
+                layers.append(FastDropout(dropout_after_first))
     return nn.Sequential(*layers)
 
 

@@ -7,6 +7,8 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
+from ..dropout import FastDropout
+
 
 def masked_topk_mean(scores: torch.Tensor, mask: torch.Tensor,
                      topk_ratio: int) -> torch.Tensor:
@@ -55,7 +57,7 @@ class SnippetHead(nn.Module):
             nn.Conv1d(in_channels, in_channels, 3, padding=1),
             nn.ReLU(inplace=True))
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout),
+            FastDropout(dropout),
             nn.Conv1d(in_channels, num_classes + 1, 1, bias=False))
 
     def forward(self, x: torch.Tensor,

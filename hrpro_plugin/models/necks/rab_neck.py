@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import nn
 
+from ..dropout import FastDropout, dropout_keep_mask
+
 
 class RABlock(nn.Module):
     """One RAB block: q/k from 1x1 convolutions of x, v = x, multi-head
@@ -54,17 +56,36 @@ class RABlock(nn.Module):
         self.k_proj = nn.Linear(channels, channels)
         self.v_proj = nn.Linear(channels, channels)
         self.out_proj = nn.Linear(channels, channels)
-        self.drop1 = nn.Dropout(drop)
+        self.drop1 = FastDropout(drop)
         self.norm1 = nn.LayerNorm(channels)
         self.ffn = nn.Sequential(
             nn.Linear(channels, ffn_channels), nn.ReLU(inplace=True),
-            nn.Dropout(drop), nn.Linear(ffn_channels, channels))
-        self.drop2 = nn.Dropout(drop)
+            FastDropout(drop), nn.Linear(ffn_channels, channels))
+        self.drop2 = FastDropout(drop)
         self.norm2 = nn.LayerNorm(channels)
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
         return x.view(b, n, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def _qkv_weights(self):
+        """Weight ``[3D, D]`` and bias ``[3D]`` of one linear map giving
+        ``q_proj(q_conv(x))``, ``k_proj(k_conv(x))`` and ``v_proj(x)``.
+
+        The 1x1 convolutions and the projections after them are composed
+        (``W_p W_c x + W_p b_c + b_p``): the same function of the same
+        parameters, but one matrix product over the tokens instead of five,
+        and no transposes for the convolutions.
+        """
+        wq = self.q_proj.weight @ self.q_conv.weight[..., 0]
+        wk = self.k_proj.weight @ self.k_conv.weight[..., 0]
+        bq = torch.addmv(self.q_proj.bias, self.q_proj.weight,
+                         self.q_conv.bias)
+        bk = torch.addmv(self.k_proj.bias, self.k_proj.weight,
+                         self.k_conv.bias)
+        weight = torch.cat([wq, wk, self.v_proj.weight])
+        bias = torch.cat([bq, bk, self.v_proj.bias])
+        return weight, bias
 
     def attention(self, x: torch.Tensor,
                   key_valid: torch.Tensor) -> torch.Tensor:
@@ -75,12 +96,10 @@ class RABlock(nn.Module):
             key_valid: ``[B, L]`` bool, True where a token may be attended to.
         """
         b, n, d = x.shape
-        xt = x.transpose(1, 2)                      # [B, D, L]
-        q = self.q_conv(xt).transpose(1, 2)
-        k = self.k_conv(xt).transpose(1, 2)
-        q = self._split_heads(self.q_proj(q))       # [B, H, L, d_h]
-        k = self._split_heads(self.k_proj(k))
-        v = self._split_heads(self.v_proj(x))
+        q, k, v = F.linear(x, *self._qkv_weights()).chunk(3, dim=-1)
+        q = self._split_heads(q)                    # [B, H, L, d_h]
+        k = self._split_heads(k)
+        v = self._split_heads(v)
         attn_mask = key_valid[:, None, None, :]     # [B, 1, 1, L]
         p = self.attn_drop if self.training else 0.0
         if p > 0 and x.device.type == 'cpu':
@@ -98,28 +117,9 @@ class RABlock(nn.Module):
         return x
 
 
-def dropout_keep_mask(shape: Sequence[int], p: float,
-                      device: torch.device) -> torch.Tensor:
-    """Bool mask of ``shape``, each element True with probability ``1 - p``
-    (exact to 2**-17), from the global torch generator.
-
-    Why not ``F.dropout``: its CPU Bernoulli sampling draws one random number
-    per element and took about twice as long as the rest of a dropout
-    attention of a long video (T = 2,000, 8 heads). Here every element takes
-    16 bits of a 64-bit draw instead (four elements per draw).
-    """
-    numel = 1
-    for s in shape:
-        numel *= int(s)
-    bits = torch.empty((numel + 3) // 4, dtype=torch.int64,
-                       device=device).random_(-2**63, None)
-    threshold = -32768 + int(round(p * 65536))
-    return (bits.view(torch.int16)[:numel] >= threshold).view(*shape)
-
-
 def cpu_dropout_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                           attn_mask: torch.Tensor, p: float,
-                          block: int = 256) -> torch.Tensor:
+                          block: Optional[int] = None) -> torch.Tensor:
     """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p)`` for
     CPU training.
 
@@ -131,77 +131,116 @@ def cpu_dropout_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     dropped with probability ``p``, the kept ones scaled by ``1 / (1 - p)``)
     with the mask from :func:`dropout_keep_mask`, run on blocks of ``block``
     query rows so that each block's weights stay in cache; the backward pass
-    recomputes them from the row log-sum-exp (as fused attention kernels do)
-    and only the boolean mask is kept.
+    recomputes the weights (the same fused softmax of the same scores) and
+    only the mask (1 byte per weight) is kept.
 
     Args:
         q, k, v: ``[B, H, L, d]``.
         attn_mask: bool, broadcastable to ``[B, 1, 1, L]``: keys allowed.
         p: dropout probability, in ``[0, 1)``.
-        block: query rows per block.
+        block: query rows per block; None: about 2**20 weights a block.
     """
+    if block is None:
+        # about 2**20 weights (4 MiB) a block: measured fastest on a 2-core
+        # CPU for THUMOS14 batches (2**18 to 2**22 weights tried)
+        rows = (1 << 20) // max(1, q.shape[0] * q.shape[1] * q.shape[2])
+        block = min(max(8, rows), q.shape[2])
     return _BlockedDropoutAttention.apply(q, k, v, attn_mask, float(p),
                                           int(block))
 
 
 class _BlockedDropoutAttention(torch.autograd.Function):
     """Forward and backward of :func:`cpu_dropout_attention`, written out
-    over blocks of query rows (the loop runs ``ceil(L / block)`` times)."""
+    over blocks of query rows (the loop runs ``ceil(L / block)`` times).
+
+    Heads are folded into the batch (``[B * H, L, d]``) and every block
+    works in two reused ``[B * H, block, L]`` buffers: fresh tensors of that
+    size cost a page fault per 4 KiB on first touch, which took longer than
+    the arithmetic. The softmax is PyTorch's fused one (the backward pass
+    recomputes it exactly), and ``1 / (1 - p)`` is applied to the small
+    ``[.., d]`` tensors rather than to the weights.
+    """
 
     @staticmethod
     def forward(ctx, q, k, v, attn_mask, p, block):
         B, H, L, d = q.shape
-        scale = d ** -0.5
+        n = B * H
         inv = 1.0 / (1.0 - p)
-        bias = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device)
-        bias.masked_fill_(~attn_mask, float('-inf'))
-        keep = dropout_keep_mask((B, H, L, L), p, q.device)
-        out = torch.empty_like(q)
-        lse = torch.empty(B, H, L, 1, dtype=q.dtype, device=q.device)
-        qs = q * scale
-        kt = k.transpose(-1, -2)
+        q3 = (q * d ** -0.5).reshape(n, L, d)
+        kt3 = k.reshape(n, L, d).transpose(1, 2).contiguous()
+        v3 = v.reshape(n, L, d)
+        bias = _key_bias(attn_mask, B, H, L, q)
+        keep = dropout_keep_mask((n, L, L), p, q.device).view(torch.uint8)
+        rows = min(block, L)
+        w_buf = q.new_empty(n * rows * L)
+        p_buf = q.new_empty(n * rows * L)
+        out = q.new_empty(n, L, d)
         for i in range(0, L, block):
             j = min(i + block, L)
-            w = torch.matmul(qs[:, :, i:j], kt).add_(bias)
-            top = w.amax(-1, keepdim=True)
-            w.sub_(top).exp_()
-            total = w.sum(-1, keepdim=True)
-            w.div_(total)
-            lse[:, :, i:j] = top + total.log()
-            w.mul_(keep[:, :, i:j])
-            out[:, :, i:j] = torch.matmul(w, v).mul_(inv)
-        ctx.save_for_backward(q, k, v, bias, keep, lse, out)
-        ctx.p, ctx.block = p, block
-        return out
+            w = w_buf[:n * (j - i) * L].view(n, j - i, L)
+            probs = p_buf[:n * (j - i) * L].view(n, j - i, L)
+            torch.bmm(q3[:, i:j], kt3, out=w)
+            if bias is not None:
+                w.add_(bias)
+            torch.softmax(w, -1, out=probs)
+            probs.mul_(w.copy_(keep[:, i:j]))
+            out[:, i:j] = torch.bmm(probs, v3)
+        out.mul_(inv)
+        ctx.save_for_backward(q3, kt3, v3, bias, keep, out)
+        ctx.p, ctx.block, ctx.shape = p, block, (B, H, L, d)
+        return out.view(B, H, L, d)
 
     @staticmethod
     def backward(ctx, grad_out):
-        q, k, v, bias, keep, lse, out = ctx.saved_tensors
+        q3, kt3, v3, bias, keep, out = ctx.saved_tensors
         p, block = ctx.p, ctx.block
-        L, d = q.shape[-2:]
+        B, H, L, d = ctx.shape
+        n = B * H
         scale = d ** -0.5
-        inv = 1.0 / (1.0 - p)
-        grad_out = grad_out.contiguous()
-        dq = torch.empty_like(q)
-        dk = torch.zeros_like(k)
-        dv = torch.zeros_like(v)
-        qs = q * scale
-        kt = k.transpose(-1, -2)
-        vt = v.transpose(-1, -2)
+        grad_out = grad_out.reshape(n, L, d)
         # sum_j dL/dw_j * w_j of every row = <grad_out, out>
         delta = (grad_out * out).sum(-1, keepdim=True)
+        go = grad_out * (1.0 / (1.0 - p))
+        k3 = kt3.transpose(1, 2)
+        vt3 = v3.transpose(1, 2).contiguous()
+        dq = q3.new_empty(n, L, d)
+        dk = q3.new_zeros(n, L, d)
+        dv = q3.new_zeros(n, L, d)
+        rows = min(block, L)
+        s_buf = q3.new_empty(n * rows * L)
+        p_buf = q3.new_empty(n * rows * L)
+        m_buf = q3.new_empty(n * rows * L)
         for i in range(0, L, block):
             j = min(i + block, L)
-            probs = torch.matmul(qs[:, :, i:j], kt).add_(bias)
-            probs.sub_(lse[:, :, i:j]).exp_()            # softmax weights
-            kept = probs * keep[:, :, i:j]
-            go = grad_out[:, :, i:j]
-            dv += torch.matmul(kept.transpose(-1, -2), go).mul_(inv)
-            g = torch.matmul(go, vt).mul_(keep[:, :, i:j]).mul_(inv)
-            ds = g.sub_(delta[:, :, i:j]).mul_(probs)     # softmax backward
-            dq[:, :, i:j] = torch.matmul(ds, k).mul_(scale)
-            dk += torch.matmul(ds.transpose(-1, -2), qs[:, :, i:j])
-        return dq, dk, dv, None, None, None
+            size = n * (j - i) * L
+            s = s_buf[:size].view(n, j - i, L)
+            probs = p_buf[:size].view(n, j - i, L)
+            mask = m_buf[:size].view(n, j - i, L).copy_(keep[:, i:j])
+            torch.bmm(q3[:, i:j], kt3, out=s)
+            if bias is not None:
+                s.add_(bias)
+            torch.softmax(s, -1, out=probs)           # the forward weights
+            kept = torch.mul(probs, mask, out=s)
+            dv.baddbmm_(kept.transpose(1, 2), go[:, i:j])
+            ds = torch.bmm(go[:, i:j], vt3, out=s)      # dL/d(kept weights)
+            ds.mul_(mask).sub_(delta[:, i:j]).mul_(probs)  # softmax backward
+            dq[:, i:j] = torch.bmm(ds, k3)
+            dk.baddbmm_(ds.transpose(1, 2), q3[:, i:j])
+        dq.mul_(scale)
+        shape = (B, H, L, d)
+        return dq.view(shape), dk.view(shape), dv.view(shape), None, None, \
+            None
+
+
+def _key_bias(attn_mask, B, H, L, like):
+    """``[B * H, 1, L]`` additive bias (0 or -inf) from a boolean key mask
+    broadcastable to ``[B, 1, 1, L]``, or None when every key is allowed."""
+    allowed = attn_mask.expand(B, 1, 1, L)
+    if bool(allowed.all()):
+        return None
+    bias = torch.zeros(B, 1, 1, L, dtype=like.dtype, device=like.device)
+    bias.masked_fill_(~allowed, float('-inf'))
+    return bias.expand(B, H, 1, L).reshape(B * H, 1, L)
 
 
 @MODELS.register_module()

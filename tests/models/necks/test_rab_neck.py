@@ -136,21 +136,9 @@ def test_group_cost_ratio_below_one_is_rejected():
         _neck(group_cost_ratio=0.5)
 
 
-def test_dropout_keep_mask_rate():
-    from hrpro_plugin.models.necks.rab_neck import dropout_keep_mask
-    torch.manual_seed(0)
-    keep = dropout_keep_mask((4, 50, 1001), 0.1, torch.device('cpu'))
-    assert keep.shape == (4, 50, 1001) and keep.dtype == torch.bool
-    # 200,200 Bernoulli(0.9) draws: std of the rate is 6.7e-4
-    assert abs(keep.float().mean().item() - 0.9) < 0.004
-    torch.manual_seed(0)
-    again = dropout_keep_mask((4, 50, 1001), 0.1, torch.device('cpu'))
-    assert torch.equal(keep, again)     # the global seed decides it
-
-
 def test_cpu_dropout_attention_matches_written_out():
-    from hrpro_plugin.models.necks.rab_neck import (cpu_dropout_attention,
-                                                    dropout_keep_mask)
+    from hrpro_plugin.models.dropout import dropout_keep_mask
+    from hrpro_plugin.models.necks.rab_neck import cpu_dropout_attention
     q, k, v = torch.randn(3, 2, 2, 5, 4).unbind(0)
     attn_mask = torch.tensor([True, True, True, False, True])[None, None,
                                                                 None]
@@ -168,8 +156,8 @@ def test_cpu_dropout_attention_matches_written_out():
 
 
 def test_cpu_dropout_attention_gradients_match_autograd():
-    from hrpro_plugin.models.necks.rab_neck import (cpu_dropout_attention,
-                                                    dropout_keep_mask)
+    from hrpro_plugin.models.dropout import dropout_keep_mask
+    from hrpro_plugin.models.necks.rab_neck import cpu_dropout_attention
     g = torch.Generator().manual_seed(5)
     q, k, v = (torch.randn(2, 3, 11, 4, generator=g, dtype=torch.float64)
                .requires_grad_(True) for _ in range(3))
@@ -188,3 +176,22 @@ def test_cpu_dropout_attention_gradients_match_autograd():
     torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-10)
+
+
+def test_fused_qkv_projection_equals_conv_then_linear():
+    from hrpro_plugin.models.necks.rab_neck import RABlock
+    torch.manual_seed(0)
+    block = RABlock(16, num_heads=4).double()
+    x = torch.randn(2, 7, 16, dtype=torch.float64)
+    q, k, v = torch.nn.functional.linear(x, *block._qkv_weights()).chunk(3,
+                                                                          -1)
+    xt = x.transpose(1, 2)
+    torch.testing.assert_close(
+        q, block.q_proj(block.q_conv(xt).transpose(1, 2)))
+    torch.testing.assert_close(
+        k, block.k_proj(block.k_conv(xt).transpose(1, 2)))
+    torch.testing.assert_close(v, block.v_proj(x))
+    # the conv weights still get their gradients
+    q.sum().backward()
+    assert block.q_conv.weight.grad.abs().sum() > 0
+    assert torch.all(block.k_conv.weight.grad == 0)   # q does not use k
