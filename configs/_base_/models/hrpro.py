@@ -7,7 +7,7 @@ model = dict(
     # group_cost_ratio: attention on length groups of a batch (None: one
     # padded call, e.g. for GPU batches of similar length)
     neck=dict(type='RABNeck', num_blocks=2, num_heads=8, ffn_channels=128,
-              attn_drop=0.1, drop=0.3, group_cost_ratio=1.25),
+              attn_drop=0.1, drop=0.3, group_cost_ratio=1.1),
     head=dict(type='SnippetHead', dropout=0.7, topk_ratio=8),
     memory=dict(type='PrototypeMemory', momentum=0.999),
     focal_loss=dict(type='PointFocalLoss', gamma=2.0, action_weight=0.5,
