@@ -83,6 +83,11 @@ def parse_args(argv=None):
                    'usually the core count)')
     p.add_argument('--no-proposal-bench', action='store_true',
                    help='skip the proposal / soft-NMS comparison')
+    p.add_argument('--bench-checkpoint', default=None,
+                   help='compare proposal generation and soft-NMS on the test '
+                   'outputs of this trained checkpoint (same model config and '
+                   'data; loaded after the timed run) instead of those of the '
+                   'model the schedule just trained')
     p.add_argument('--bench-batches', type=int, default=None,
                    help='compare on the first N test batches only (default: '
                    'all; --quick: 8)')
@@ -378,6 +383,28 @@ class Recorder:
         return False
 
 
+def bench_checkpoint_outputs(runner, model, path):
+    """Load ``path`` into ``model`` (strictly: a checkpoint of another
+    model config is an error) and record its test outputs (untimed)."""
+    import torch
+    from mmengine.runner import load_checkpoint
+    if not osp.isfile(path):
+        raise SystemExit(f'[speed] --bench-checkpoint: no file {path}')
+    device = next(model.parameters()).device
+    try:
+        load_checkpoint(model, path, map_location=device, strict=True,
+                        logger='silent')
+    except RuntimeError as err:
+        raise SystemExit(f'[speed] --bench-checkpoint {path} does not fit '
+                         f'the benchmark model ({err})') from None
+    print(f'[speed] recording the test outputs of {path} (untimed)',
+          flush=True)
+    with Recorder(model) as rec, torch.no_grad():
+        metrics = runner.test()
+    return rec, dict(path=path,
+                     metrics={k: float(v) for k, v in metrics.items()})
+
+
 def time_best(fn, repeats, sync, warmup):
     """Best wall time of ``repeats`` calls of ``fn`` and the last result."""
     if warmup:  # CUDA: first calls pay for kernel loading / allocator
@@ -659,10 +686,14 @@ def report(res: dict) -> str:
                         [f'yes ({b["max_abs_diff"]:.1g})'
                          if b['same_outputs'] else 'NO (see speed.json)'])
         lines.append('')
+        ck = res.get('bench_checkpoint')
+        source = ('the model just trained' if not ck else
+                  f'checkpoint {ck["path"]} (test avg mAP '
+                  f'{ck["metrics"].get("mAP_avg", float("nan")):.2f}%)')
         lines.append(f'proposal generation and soft-NMS on '
                      f'{pb["candidates"]["batches"]} of the '
-                     f'{pb["test_batches"]} test batches (inputs the trained '
-                     'model produced, as predict() calls them, one batch at '
+                     f'{pb["test_batches"]} test batches (inputs from '
+                     f'{source}, as predict() calls them, one batch at '
                      'a time); target speed-up >= 20x')
         lines.append(ascii_table(rows))
         c = pb['candidates']
@@ -862,6 +893,9 @@ def main(argv=None):
                 f.write(prof['top15'])
 
     # ---------------- proposal / soft-NMS comparison ----------------
+    if not args.no_proposal_bench and args.bench_checkpoint:
+        rec, res['bench_checkpoint'] = bench_checkpoint_outputs(
+            runner, model, args.bench_checkpoint)
     if not args.no_proposal_bench and rec.candidates:
         print('[speed] timing proposal generation and soft-NMS against the '
               'naive references...', flush=True)
