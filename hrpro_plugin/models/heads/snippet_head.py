@@ -4,6 +4,7 @@ sequence (CAS) with a background channel, fused CAS and top-k video scores.
 from typing import Dict
 
 import torch
+import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import nn
 
@@ -60,6 +61,35 @@ class SnippetHead(nn.Module):
             FastDropout(dropout),
             nn.Conv1d(in_channels, num_classes + 1, 1, bias=False))
 
+    def _packed(self, x: torch.Tensor, mask: torch.Tensor):
+        """Embedding and sigmoid outputs ``[B * T, D]`` and ``[B * T, C + 1]``
+        (zero at padded positions), computed on the valid snippets only.
+
+        The same function as the two convolutions over the padded batch
+        (the k=3 convolution sees zeros beyond each video's ends either
+        way), written as matrix products over the valid snippets: a THUMOS14
+        batch of whole videos is about 40% padding, and the convolutions
+        over it were the costliest part of the head.
+        """
+        b, t, d = x.shape
+        conv, _ = self.embedding
+        drop, classifier = self.classifier
+        idx = mask.flatten().nonzero().squeeze(1)               # [N]
+        # (b, t) in the batch padded by one zero snippet on each side
+        padded = F.pad(x, (0, 0, 1, 1)).flatten(0, 1)
+        rows = idx + 2 * torch.div(idx, t, rounding_mode='floor') + 1
+        taps = torch.cat([padded.index_select(0, rows - 1),
+                          padded.index_select(0, rows),
+                          padded.index_select(0, rows + 1)], 1)  # [N, 3D]
+        weight = conv.weight.permute(0, 2, 1).reshape(d, 3 * d)
+        emb = F.relu(F.linear(taps, weight, conv.bias))
+        probs = torch.sigmoid(F.linear(drop(emb), classifier.weight[..., 0],
+                                       classifier.bias))
+        emb_all = emb.new_zeros(b * t, d).index_copy(0, idx, emb)
+        probs_all = probs.new_zeros(b * t, probs.shape[1]).index_copy(
+            0, idx, probs)
+        return emb_all, probs_all
+
     def forward(self, x: torch.Tensor,
                 mask: torch.Tensor) -> Dict[str, torch.Tensor]:
         """
@@ -76,10 +106,9 @@ class SnippetHead(nn.Module):
         mask = mask.bool()
         valid = mask[..., None]
         x = x.masked_fill(~valid, 0.0)
-        emb = self.embedding(x.transpose(1, 2))                # [B, D, T]
-        logits = self.classifier(emb).transpose(1, 2)          # [B, T, C+1]
-        embedded = emb.transpose(1, 2).masked_fill(~valid, 0.0)
-        probs = torch.sigmoid(logits).masked_fill(~valid, 0.0)
+        emb, probs = self._packed(x, mask)
+        embedded = emb.view(x.shape)                           # [B, T, D]
+        probs = probs.view(x.shape[0], x.shape[1], -1)         # [B, T, C+1]
         cas = probs[..., :self.num_classes]
         bg = probs[..., self.num_classes]
         attn = (1.0 - bg).masked_fill(~mask, 0.0)

@@ -75,3 +75,21 @@ def test_padding_invariance():
                                    atol=1e-6, rtol=0)
     torch.testing.assert_close(batched['video_scores'][0],
                                alone['video_scores'][0], atol=1e-6, rtol=0)
+
+
+def test_packed_head_equals_the_convolutions_over_the_padded_batch():
+    torch.manual_seed(0)
+    head = SnippetHead(8, 3).double().eval()
+    x = torch.randn(3, 9, 8, dtype=torch.float64)
+    mask = torch.arange(9)[None] < torch.tensor([9, 4, 1])[:, None]
+    out = head(x, mask)
+    xm = x.masked_fill(~mask[..., None], 0.0).transpose(1, 2)
+    emb = head.embedding(xm)                                  # [B, D, T]
+    probs = torch.sigmoid(head.classifier(emb)).transpose(1, 2)
+    valid = mask[..., None]
+    torch.testing.assert_close(
+        out['embedded'], emb.transpose(1, 2).masked_fill(~valid, 0.0))
+    torch.testing.assert_close(out['cas'],
+                               probs[..., :3].masked_fill(~valid, 0.0))
+    torch.testing.assert_close(out['bg'],
+                               probs[..., 3].masked_fill(~mask, 0.0))
