@@ -57,6 +57,25 @@ def refine_and_clip(start: torch.Tensor, end: torch.Tensor,
     return s, e, e > s
 
 
+def unique_boxes(batch_idx: torch.Tensor, start: torch.Tensor,
+                 end: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Distinct ``(video, start, end)`` boxes: ``(first [U], inverse [N])``,
+    the first index of each distinct box and, for every box, the position
+    of its distinct box in ``first`` (so ``x[first][inverse]`` repeats ``x``
+    of equal boxes)."""
+    n = batch_idx.numel()
+    if n == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=batch_idx.device)
+        return empty, empty
+    key = torch.stack([batch_idx.double(), start.double(), end.double()], 1)
+    _, inverse = torch.unique(key, dim=0, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1, ), n, dtype=torch.long,
+                       device=batch_idx.device)
+    first.scatter_reduce_(0, inverse, torch.arange(n, device=first.device),
+                          'amin')
+    return first, inverse
+
+
 def fuse_predictions(batch_idx: torch.Tensor, start: torch.Tensor,
                      end: torch.Tensor, label: torch.Tensor,
                      oic: torch.Tensor, p_comp: torch.Tensor,
@@ -215,19 +234,27 @@ class InstanceHead(nn.Module):
             video_len = mask.long().sum(1)
         s = candidates['start'].to(features.dtype)
         e = candidates['end'].to(features.dtype)
-        out = self.forward(features, mask, b, s, e)
-        rs, re, valid = refine_and_clip(s, e, out['d_start'], out['d_end'],
-                                        video_len.to(features.device)[b])
+        # the head sees (video, start, end) only, and the candidates of the
+        # classes of a video repeat boxes (about half of them on THUMOS14):
+        # run it once per distinct box, then copy the results back
+        first, inv = unique_boxes(b, s, e)
+        ub, us, ue = b[first], s[first], e[first]
+        out = self.forward(features, mask, ub, us, ue)
+        rs, re, valid = refine_and_clip(us, ue, out['d_start'],
+                                        out['d_end'],
+                                        video_len.to(features.device)[ub])
         if not use_regression:
             valid = torch.zeros_like(valid)
         vidx = torch.nonzero(valid, as_tuple=True)[0]
-        p_ref = self.score(features, mask, b[vidx], rs[vidx], re[vidx])
+        p_ref = torch.zeros_like(rs)
+        p_ref[vidx] = self.score(features, mask, ub[vidx], rs[vidx], re[vidx])
         p_comp = out['p_comp']
         if not use_score:
             p_comp, p_ref = torch.zeros_like(p_comp), torch.zeros_like(p_ref)
         return fuse_predictions(b, s, e, candidates['label'],
                                 candidates['score'].to(features.dtype),
-                                p_comp, rs, re, valid, p_ref)
+                                p_comp[inv], rs[inv], re[inv], valid[inv],
+                                p_ref[inv])
 
     def fuse(self, features: torch.Tensor, mask: torch.Tensor,
              candidates: Dict[str, torch.Tensor],

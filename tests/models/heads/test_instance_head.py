@@ -189,3 +189,39 @@ def test_fuse_tuple():
     assert torch.equal(start, ref['start']) and torch.equal(score, ref['score'])
     assert label.tolist() == [1] * start.numel()
     assert batch_idx.tolist() == [0] * start.numel()
+
+
+def test_unique_boxes_by_hand():
+    b = torch.tensor([0, 1, 0, 0, 1])
+    s = torch.tensor([1.0, 1.0, 1.0, 2.0, 1.0])
+    e = torch.tensor([3.0, 3.0, 3.0, 3.0, 3.0])
+    first, inv = ih.unique_boxes(b, s, e)
+    # distinct boxes: (0, 1, 3) at 0, (0, 2, 3) at 3, (1, 1, 3) at 1
+    assert sorted(first.tolist()) == [0, 1, 3]
+    assert first[inv].tolist() == [0, 1, 0, 3, 1]
+    empty = ih.unique_boxes(b[:0], s[:0], e[:0])
+    assert empty[0].numel() == 0 and empty[1].numel() == 0
+
+
+def test_predict_repeated_boxes_get_the_results_of_one():
+    """Candidates of several classes share boxes; each distinct box is
+    scored once, and every copy gets exactly its scores and refinement."""
+    head = _small()
+    feats = torch.randn(2, 10, 4)
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    mask[1, 7:] = False
+    base = dict(batch_idx=torch.tensor([0, 1]), start=torch.tensor([1.0, 2.0]),
+                end=torch.tensor([6.0, 5.0]), label=torch.tensor([0, 1]),
+                score=torch.tensor([0.2, 0.3]))
+    rep = [0, 1, 0, 1, 0]
+    cand = {k: v[rep] for k, v in base.items()}
+    cand['label'] = torch.tensor([0, 1, 2, 3, 4])
+    one = head.predict(feats, mask, base)
+    many = head.predict(feats, mask, cand)
+    assert many['start'].numel() == 10          # all five refined are valid
+    # rows 0..4 the originals, 5..9 the refined boxes, in candidate order
+    for part in (0, 1):
+        got = slice(5 * part, 5 * part + 5)
+        want = torch.tensor(rep) + 2 * part
+        for key in ('start', 'end', 'score'):
+            assert torch.equal(many[key][got], one[key][want])
