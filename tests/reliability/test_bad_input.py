@@ -106,6 +106,16 @@ def check_predictions(out, lengths):
     return summary
 
 
+def _as_sets(detections):
+    """(segments, labels, scores) -> (boxes with labels sorted by row,
+    scores sorted)."""
+    seg, lab, sco = detections
+    rows = torch.cat([lab[:, None].to(seg.dtype), seg], 1)
+    for col in (2, 1, 0):                       # lexicographic, stable
+        rows = rows[torch.sort(rows[:, col], stable=True).indices]
+    return rows, torch.sort(sco).values
+
+
 @pytest.mark.parametrize('stage', [1, 2])
 def test_predict_on_videos_of_1_to_3_snippets(stage):
     """Shorter than the RoI-align bins (12), the upsampling (x2) and the
@@ -129,10 +139,12 @@ def test_predict_on_videos_of_1_to_3_snippets(stage):
                             [sample(f'v{T}', T) for T in lengths])
     together = check_predictions(out, lengths)
     for T, got in zip(lengths[:3], together[:3]):
-        seg, lab, sco = alone[T]
-        assert torch.equal(got[1], lab)
-        torch.testing.assert_close(got[0], seg)
-        torch.testing.assert_close(got[2], sco)
+        # The same detections, compared as sets: a matrix product's rows
+        # may round differently with the number of rows (BLAS takes other
+        # paths for a few rows), and two near-equal scores can then swap
+        # places in soft-NMS, which swaps which of the two is decayed.
+        for a, b in zip(_as_sets(got), _as_sets(alone[T])):
+            torch.testing.assert_close(a, b)
     if stage == 2:
         assert calls, 'the instance head was not used'
 
