@@ -137,7 +137,8 @@ def thumos_annotations():
 def prepare_data(data_root: str, feat_dim: int, explicit_dim: bool) -> dict:
     """Use or generate the dataset; returns a description of it."""
     from hrpro_plugin.datasets import infer_feat_dim
-    from hrpro_plugin.datasets.synthetic import VideoLayout, generate_dataset
+    from hrpro_plugin.datasets.synthetic import (SYNTHETIC_MARKER, VideoLayout,
+                                                 generate_dataset)
     ann = thumos_annotations()
     want = dict(generator='hrpro_plugin.datasets.synthetic', seed=0,
                 feat_dim=int(feat_dim),
@@ -161,10 +162,16 @@ def prepare_data(data_root: str, feat_dim: int, explicit_dim: bool) -> dict:
         if explicit_dim and dim != feat_dim:
             raise SystemExit(f'--data-root {data_root} holds {dim}-d '
                              f'features but --feat-dim is {feat_dim}')
+        marker = osp.join(data_root, SYNTHETIC_MARKER)
+        synthetic = osp.isfile(marker)
         print(f'[speed] using the dataset in {data_root} as it is '
-              f'({dim}-d features)', flush=True)
+              f'({dim}-d{" synthetic" if synthetic else ""} features)',
+              flush=True)
         return dict(data_root=osp.abspath(data_root), feat_dim=int(dim),
-                    source='user dataset (used as is)', synthetic=False)
+                    source=('synthetic features (used as is, see '
+                            f'{SYNTHETIC_MARKER})' if synthetic else
+                            'user dataset (used as is)'),
+                    synthetic=synthetic)
     print(f'[speed] generating {feat_dim}-d synthetic data in {data_root} '
           f'({want["source"]})', flush=True)
     t0 = time.perf_counter()

@@ -450,6 +450,11 @@ def _class_list(database: dict) -> List[str]:
     return sorted(ids)
 
 
+#: file that :func:`generate_dataset` writes in every root it makes (its
+#: arguments): the features there are synthetic, whatever the annotations.
+SYNTHETIC_MARKER = 'synthetic.json'
+
+
 def generate_dataset(out_dir: str,
                      num_classes: int = 5,
                      num_train: int = 60,
@@ -646,6 +651,15 @@ def generate_dataset(out_dir: str,
         np.save(osp.join(out_dir, 'features', split, f'{name}.npy'), feats)
         if (k + 1) % step == 0 or k + 1 == n:
             say(f'[synthetic] {k + 1}/{n} videos ({100 * (k + 1) // n}%)')
+
+    # --- provenance: marks the root as synthetic for every tool -------------
+    with open(osp.join(out_dir, SYNTHETIC_MARKER), 'w') as f:
+        json.dump(dict(generator='hrpro_plugin.datasets.synthetic',
+                       mode=mode, seed=int(seed), feat_dim=int(feat_dim),
+                       annotations=annotations, layout=asdict(layout),
+                       feature_model=asdict(model),
+                       point_rel_std=point_rel_std), f, indent=1)
+        f.write('\n')
 
     # --- summary -------------------------------------------------------------
     n_inst = [len(v[5]) for v in videos]

@@ -421,6 +421,10 @@ def test_annotations_mode_thumos14_points_match_real_csv(
         assert abs(a[3] - b[3]) <= 1 and abs(a[4] - b[4]) <= 1, (a, b)
     for r in ours:
         assert int(r['start_frame']) <= int(r['point']) <= int(r['stop_frame'])
+    # the copied annotations are real, the features are not: the root says so
+    marker = json.load(open(osp.join(out, syn.SYNTHETIC_MARKER)))
+    assert marker['mode'] == 'annotations' and marker['feat_dim'] == 2
+    assert marker['annotations'] == osp.join(src, 'gt_full.json')
     # every video of the file has features, in the folder of its split
     db = json.load(open(osp.join(src, 'gt_full.json')))['database']
     n_feats = sum(
@@ -486,3 +490,10 @@ def test_rejects_too_few_train_videos(tmp_path):
                              num_classes=5,
                              num_train=3,
                              log=None)
+
+
+def test_fully_synthetic_root_is_marked(default_root):
+    root, _ = default_root
+    marker = json.load(open(osp.join(root, syn.SYNTHETIC_MARKER)))
+    assert marker['mode'] == 'synthetic' and marker['seed'] == 0
+    assert marker['generator'] == 'hrpro_plugin.datasets.synthetic'
