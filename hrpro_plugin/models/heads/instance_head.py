@@ -27,10 +27,9 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
-from ..dropout import FastDropout
-
 from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
                                                      roi_align_1d)
+from ..dropout import FastDropout
 
 
 def refine_and_clip(start: torch.Tensor, end: torch.Tensor,

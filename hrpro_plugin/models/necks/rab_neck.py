@@ -154,7 +154,8 @@ class _BlockedDropoutAttention(torch.autograd.Function):
     over blocks of query rows (the loop runs ``ceil(L / block)`` times).
 
     Heads are folded into the batch (``[B * H, L, d]``) and every block
-    works in two reused ``[B * H, block, L]`` buffers: fresh tensors of that
+    works in reused ``[B * H, block, L]`` buffers (two in the forward pass,
+    three in the backward pass): fresh tensors of that
     size cost a page fault per 4 KiB on first touch, which took longer than
     the arithmetic. The softmax is PyTorch's fused one (the backward pass
     recomputes it exactly), and ``1 / (1 - p)`` is applied to the small
