@@ -393,7 +393,6 @@ class Recorder:
 def bench_checkpoint_outputs(runner, model, path):
     """Load ``path`` into ``model`` (strictly: a checkpoint of another
     model config is an error) and record its test outputs (untimed)."""
-    import torch
     from mmengine.runner import load_checkpoint
     if not osp.isfile(path):
         raise SystemExit(f'[speed] --bench-checkpoint: no file {path}')
@@ -406,7 +405,7 @@ def bench_checkpoint_outputs(runner, model, path):
                          f'the benchmark model ({err})') from None
     print(f'[speed] recording the test outputs of {path} (untimed)',
           flush=True)
-    with Recorder(model) as rec, torch.no_grad():
+    with Recorder(model) as rec:         # the test loop runs without grad
         metrics = runner.test()
     return rec, dict(path=path,
                      metrics={k: float(v) for k, v in metrics.items()})
