@@ -10,8 +10,8 @@ timed against them on the same inputs) and
 Independent of the plugin: NumPy and the standard library only.
 
 Arithmetic that decides *which* runs exist (upsampling, threshold tests) is
-done in float32 exactly like the torch code, so both see the same runs; the
-OIC means and the soft-NMS decay are computed in float64.
+done in float64 like the torch code, so both see the same runs; the OIC
+means and the soft-NMS decay are computed in float64 too.
 """
 from typing import Dict, List, Sequence, Tuple
 
@@ -22,16 +22,18 @@ import numpy as np
 # candidate proposals
 # ---------------------------------------------------------------------------
 def _upsample(x: np.ndarray, scale: int) -> np.ndarray:
-    """``x`` ``[T, ...]`` float32 -> ``[scale * T, ...]``: index ``i`` reads
-    ``i / scale`` by linear interpolation, the last value extended
-    (vectorised over the positions of one video)."""
+    """``x`` ``[T, ...]`` -> ``[scale * T, ...]`` float64: index ``i`` reads
+    ``i / scale`` on the line through snippets ``j`` and ``j + 1``,
+    ``j = min(i // scale, T - 2)`` (linear extrapolation past the last
+    snippet; constant for one snippet)."""
+    x = np.asarray(x, dtype=np.float64)
     T = x.shape[0]
     i = np.arange(scale * T)
-    lo = np.minimum(i // scale, T - 1)
-    hi = np.minimum(i // scale + 1, T - 1)
-    w = (i % scale).astype(np.float32) / np.float32(scale)
+    lo = np.minimum(i // scale, max(T - 2, 0))
+    hi = np.minimum(lo + 1, T - 1)
+    w = np.where(hi > lo, i / scale - lo, 0.0)
     w = w.reshape((-1, ) + (1, ) * (x.ndim - 1))
-    return x[lo] * (np.float32(1) - w) + x[hi] * w
+    return x[lo] + (x[hi] - x[lo]) * w
 
 
 def _runs(on: np.ndarray) -> List[Tuple[int, int]]:
@@ -46,11 +48,12 @@ def _runs(on: np.ndarray) -> List[Tuple[int, int]]:
 
 
 def _oic(signal: np.ndarray, s: int, e: int, outer_ratio: float) -> float:
-    """Mean inside ``[s, e)`` minus mean over ``int(outer_ratio * len)``
-    positions each side, clipped to the signal (0 without outer positions)."""
+    """Mean inside ``[s, e)`` minus mean over ``ceil(outer_ratio * len)``
+    positions on the left and ``floor(outer_ratio * len)`` on the right,
+    clipped to the signal (0 without outer positions)."""
     n = e - s
-    m = int(np.floor(n * outer_ratio))
-    lo, hi = max(0, s - m), min(len(signal), e + m)
+    lo = max(0, s - int(np.ceil(n * outer_ratio)))
+    hi = min(len(signal), e + int(np.floor(n * outer_ratio)))
     inner = float(np.mean(signal[s:e], dtype=np.float64))
     outer_vals = np.concatenate([signal[lo:s], signal[e:hi]])
     outer = (float(np.mean(outer_vals, dtype=np.float64))
@@ -71,6 +74,7 @@ def naive_candidates_video(fused_cas: np.ndarray, attn: np.ndarray,
     thresholds, start."""
     fused_cas = np.asarray(fused_cas, dtype=np.float32)
     attn = np.asarray(attn, dtype=np.float32)
+    # a threshold zeroes the values below it; runs are the positive values
     kept = [c for c in range(len(video_scores))
             if video_scores[c] >= class_thresh]
     if not kept:
@@ -81,14 +85,12 @@ def naive_candidates_video(fused_cas: np.ndarray, attn: np.ndarray,
     for c in kept:
         pc = p_up[:, c]
         for thr in cas_thresholds:
-            thr = np.float32(thr)
-            sig = np.where(pc < thr, np.float32(0), pc)
-            for s, e in _runs(pc > thr):
+            sig = np.where(pc < thr, 0.0, pc)
+            for s, e in _runs(sig > 0):
                 out.append((s / scale, e / scale, c,
                             _oic(sig, s, e, outer_ratio)))
         for thr in attn_thresholds:
-            thr = np.float32(thr)
-            for s, e in _runs(a_up > thr):
+            for s, e in _runs((a_up >= thr) & (a_up > 0)):
                 out.append((s / scale, e / scale, c,
                             _oic(pc, s, e, outer_ratio)))
     return out

@@ -68,6 +68,11 @@ def parse_args(argv=None):
     parser.add_argument('--ambiguous',
                         default=None,
                         help='ambiguous segments, "video start end" lines')
+    parser.add_argument('--ambiguous-rule', default='overlap',
+                        choices=['overlap', 'reference'],
+                        help="'overlap': drop predictions with a positive "
+                        "intersection (default); 'reference': the reference "
+                        'evaluator\'s whole-second test')
     parser.add_argument('--tiou',
                         type=parse_tiou,
                         default='0.1:0.7:0.1',
@@ -99,7 +104,8 @@ def main(argv=None):
             f'evaluated set',
             file=sys.stderr)
     if args.ambiguous:
-        preds = filter_ambiguous(preds, load_ambiguous(args.ambiguous))
+        preds = filter_ambiguous(preds, load_ambiguous(args.ambiguous),
+                                 args.ambiguous_rule)
     mean_ap, ap, valid = mean_average_precision(gt, preds, classes, tiou)
     print(f'{len(gt)} videos, {int(valid.sum())} classes with ground truth')
     print(map_table(tiou, mean_ap))

@@ -275,12 +275,18 @@ class PointTALDataset(BaseDataset):
                         f'{duration:.2f} s)')
                 snip = frame_to_snippet(r.frame, ann.fps, self.feature_fps,
                                         self.snippet_frames, num_snippets)
-                pts.append((snip, index[r.label]))
+                # exact time in snippet units (the reference's RP rule
+                # compares proposals with the point's time, not its snippet)
+                pos = r.frame * self.feature_fps / (ann.fps *
+                                                    self.snippet_frames)
+                pts.append((snip, index[r.label], pos))
             pts.sort(key=lambda p: p[0])  # stable: CSV order within a snippet
             point_snippets = np.asarray([p[0] for p in pts],
                                         dtype=np.int64).reshape(-1)
             point_labels = np.asarray([p[1] for p in pts],
                                       dtype=np.int64).reshape(-1)
+            point_positions = np.asarray([p[2] for p in pts],
+                                         dtype=np.float64).reshape(-1)
             gt_labels = np.asarray([index[c] for c in ann.labels],
                                    dtype=np.int64).reshape(-1)
             video_label = np.zeros(len(classes), dtype=np.float32)
@@ -303,6 +309,7 @@ class PointTALDataset(BaseDataset):
                     gt_labels=gt_labels,
                     point_snippets=point_snippets,
                     point_labels=point_labels,
+                    point_positions=point_positions,
                     video_label=video_label))
 
         if self.require_points:

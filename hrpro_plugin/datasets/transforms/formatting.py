@@ -19,6 +19,13 @@ def _tensor(value, dtype: torch.dtype, shape_tail=()) -> torch.Tensor:
     return torch.tensor(np.asarray(value), dtype=dtype)
 
 
+def _positions(results: Dict) -> Dict:
+    pos = results.get('point_positions')
+    if pos is None:
+        return {}
+    return dict(positions=_tensor(pos, torch.float64).reshape(-1))
+
+
 @TRANSFORMS.register_module()
 class PackPointTALInputs(BaseTransform):
     """Pack features and labels.
@@ -29,7 +36,9 @@ class PackPointTALInputs(BaseTransform):
       num_snippets, snippet_seconds``)
     - ``gt_instances``: ``segments`` FloatTensor[N, 2] (s), ``labels``
       LongTensor[N]
-    - ``gt_points``: ``snippets`` LongTensor[P], ``labels`` LongTensor[P]
+    - ``gt_points``: ``snippets`` LongTensor[P], ``labels`` LongTensor[P],
+      and, where the dataset gives them, ``positions`` DoubleTensor[P]
+      (exact point times in snippet units)
     - ``gt_video_label``: FloatTensor[C] multi-hot
 
     Args:
@@ -69,7 +78,8 @@ class PackPointTALInputs(BaseTransform):
                 snippets=_tensor(results.get('point_snippets'),
                                  torch.long).reshape(-1),
                 labels=_tensor(results.get('point_labels'),
-                               torch.long).reshape(-1)),
+                               torch.long).reshape(-1),
+                **_positions(results)),
             'gt_points',
             dtype=InstanceData)
         if results.get('video_label') is not None:

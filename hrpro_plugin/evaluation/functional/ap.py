@@ -223,19 +223,26 @@ def _check_labels(labels: np.ndarray, n_cls: int, video: str,
 
 
 def filter_ambiguous(preds: Preds,
-                     ambiguous: Mapping[str, np.ndarray]) -> Dict[str, tuple]:
+                     ambiguous: Mapping[str, np.ndarray],
+                     rule: str = 'overlap') -> Dict[str, tuple]:
     """Drop predictions overlapping an ambiguous segment of the same video.
-
-    A prediction is dropped when its intersection with any ambiguous segment
-    of its video has positive length (touching end points do not count).
 
     Args:
         preds: ``{video: (segments [M, 2], labels [M], scores [M])}``.
         ambiguous: ``{video: segments [K, 2]}`` (seconds).
+        rule: ``'overlap'`` (default): dropped when the intersection with an
+            ambiguous segment has positive length (touching end points do
+            not count). ``'reference'``: the reference evaluator's test on
+            whole seconds: the integer sets ``range(round(a_s), round(a_e))``
+            and ``range(int(p_s), int(p_e))`` share an element (``round``
+            halves to even; a prediction within one second never drops).
 
     Returns:
         dict: a new mapping of the same form (input arrays are not modified).
     """
+    if rule not in ('overlap', 'reference'):
+        raise ValueError(f"ambiguous rule must be 'overlap' or 'reference', "
+                         f'got {rule!r}')
     out = {}
     for video, (segs, labels, scores) in preds.items():
         segs = _segments(segs)
@@ -246,8 +253,15 @@ def filter_ambiguous(preds: Preds,
             out[video] = (segs, labels, scores)
             continue
         amb = _segments(amb)
-        inter = (np.minimum(segs[:, None, 1], amb[None, :, 1]) -
-                 np.maximum(segs[:, None, 0], amb[None, :, 0]))
+        if rule == 'overlap':
+            inter = (np.minimum(segs[:, None, 1], amb[None, :, 1]) -
+                     np.maximum(segs[:, None, 0], amb[None, :, 0]))
+        else:
+            a0, a1 = np.round(amb[:, 0]), np.round(amb[:, 1])
+            # int() truncates towards zero
+            p0, p1 = np.trunc(segs[:, 0]), np.trunc(segs[:, 1])
+            inter = (np.minimum(p1[:, None], a1[None, :]) -
+                     np.maximum(p0[:, None], a0[None, :]))
         keep = ~(inter > 0).any(axis=1)
         out[video] = (segs[keep], labels[keep], scores[keep])
     return out

@@ -117,6 +117,10 @@ class TALmAPMetric(BaseMetric):
             overlapping (positive intersection length) an ambiguous segment
             of their video are dropped before scoring. A missing file raises
             FileNotFoundError at construction.
+        ambiguous_rule (str): ``'overlap'`` (default, positive
+            intersection length) or ``'reference'`` (the reference
+            evaluator's whole-second test, which never drops a prediction
+            shorter than a second); see ``functional.filter_ambiguous``.
         blocked_videos (sequence[str]): videos left out of the evaluated set.
         per_class (bool): also log a per-class AP table.
         out_file (str, optional): write the predictions (every scored video,
@@ -140,6 +144,7 @@ class TALmAPMetric(BaseMetric):
     def __init__(self,
                  tiou_thresholds: Sequence[float] = DEFAULT_TIOU,
                  ambiguous_file: Optional[str] = None,
+                 ambiguous_rule: str = 'overlap',
                  blocked_videos: Sequence[str] = (),
                  per_class: bool = False,
                  out_file: Optional[str] = None,
@@ -155,6 +160,10 @@ class TALmAPMetric(BaseMetric):
                              f'(0, 1]; got {tiou_thresholds!r}')
         self.tiou_thresholds = thr
         self.ambiguous_file = ambiguous_file
+        if ambiguous_rule not in ('overlap', 'reference'):
+            raise ValueError(f"ambiguous_rule must be 'overlap' or "
+                             f"'reference', got {ambiguous_rule!r}")
+        self.ambiguous_rule = ambiguous_rule
         self.ambiguous = (load_ambiguous(ambiguous_file)
                           if ambiguous_file else {})
         if isinstance(blocked_videos, str):
@@ -244,7 +253,8 @@ class TALmAPMetric(BaseMetric):
         preds = OrderedDict((v, p) for v, p in preds.items() if v in gt)
         if self.ambiguous:
             before = sum(p[2].size for p in preds.values())
-            preds = filter_ambiguous(preds, self.ambiguous)
+            preds = filter_ambiguous(preds, self.ambiguous,
+                                     self.ambiguous_rule)
             after = sum(p[2].size for p in preds.values())
             print_log(
                 f'TALmAPMetric: dropped {before - after} of {before} '

@@ -143,19 +143,22 @@ class InstanceHead(nn.Module):
         dropout (float): dropout after the first score layer. Defaults to 0.7.
         num_bins (int): RoI-align bins. Defaults to 12.
         extend_ratio (float): extension on each side. Defaults to 0.25.
-        sampling_ratio (int): RoI-align samples per bin. Defaults to 2.
+        sampling_ratio (int, optional): RoI-align samples per bin; ``None``
+            (default): adaptive, ``ceil(RoI length / num_bins)``, as the
+            reference's torchvision call (see :func:`roi_align_1d`).
     """
 
     def __init__(self, in_channels: int,
                  hidden_score: Sequence[int] = (2048, 1024),
                  hidden_reg: int = 1024, dropout: float = 0.7,
                  num_bins: int = 12, extend_ratio: float = 0.25,
-                 sampling_ratio: int = 2) -> None:
+                 sampling_ratio: Optional[int] = None) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.num_bins = int(num_bins)
         self.extend_ratio = float(extend_ratio)
-        self.sampling_ratio = int(sampling_ratio)
+        self.sampling_ratio = (None if sampling_ratio is None
+                               else int(sampling_ratio))
         n_ctx = int(round(num_bins * extend_ratio / (1 + 2 * extend_ratio)))
         if n_ctx < 1 or num_bins - 2 * n_ctx < 1:
             raise ValueError(

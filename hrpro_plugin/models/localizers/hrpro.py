@@ -273,7 +273,14 @@ class HRPro(BaseModel):
                     use_regression=self.stage2_cfg['use_regression'])
             start, end, score = start.float(), end.float(), score.float()
         segments = torch.stack([start, end], dim=-1)
-        keep, new_scores = self.post_processor(segments, score, label,
+        nms_segments = segments
+        if getattr(self.post_processor, 'length_offset', 0):
+            # the reference's "+1" convention is defined on seconds
+            sec = torch.tensor(
+                [float(ds.metainfo['snippet_seconds']) for ds in data_samples],
+                device=segments.device, dtype=segments.dtype)
+            nms_segments = segments * sec[batch_idx][:, None]
+        keep, new_scores = self.post_processor(nms_segments, score, label,
                                                batch_idx)
         return self.pack_predictions(data_samples, segments[keep],
                                      label[keep], new_scores, batch_idx[keep],

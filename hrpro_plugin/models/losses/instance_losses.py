@@ -1,21 +1,23 @@
-"""Stage-2 losses (SPEC "Stage 2: targets"): completeness score and
+"""Stage-2 losses (``docs/method.md``, "Stage 2"): completeness score and
 boundary regression against the reliable proposals (RP).
 
 * target of a proposal = its max tIoU with the RPs of its video (any class);
   0 when the video has no RP (:func:`assign_targets`);
 * positives: target ``>= pos_iou`` (0.3); negatives: the rest of the pool
   (NP and low-IoU PP);
-* per video, :func:`sample_proposals` keeps the positives and about
-  ``neg_ratio x`` as many random negatives, at most ``max_proposals`` in all;
-* ``L_reg = mean over positives of SmoothL1(max tIoU(refined, RPs), 1)``
-  (0, still in the graph, without positives);
-  ``L_score = mean over the kept proposals of SmoothL1(p_comp, target)``.
+* per video, the pool (PP then NP) is first cut at random to
+  ``max_proposals`` (:func:`cut_pool`), then every positive and each
+  negative with probability ``min(n_pos / n_neg, 1)`` is kept
+  (:func:`sample_negatives`; a video without positives keeps none);
+* ``L_reg`` = per video, mean over positives of
+  ``SmoothL1(max tIoU(refined, RPs), 1)``; ``L_score`` = per video, mean
+  over the kept proposals of ``SmoothL1(p_comp, target)``; both then
+  averaged over the videos of the batch (the reference's reduction).
   SmoothL1 uses ``beta = 1`` (values lie in [0, 1], so it is ``0.5 x^2``).
 
 tIoU is :func:`pairwise_tiou` (continuous), differentiable in the refined
 boundaries, so the regression branch gets its gradient through it.
 """
-import math
 from typing import Dict, Optional
 
 import torch
@@ -62,53 +64,65 @@ def assign_targets(prop_start: torch.Tensor, prop_end: torch.Tensor,
     return torch.cat(parts)
 
 
-def sample_proposals(target: torch.Tensor, batch_idx: torch.Tensor,
-                     pos_iou: float = 0.3, neg_ratio: float = 1.0,
-                     max_per_video: int = 1000,
+def _uniform(n: int, generator: Optional[torch.Generator], device
+             ) -> torch.Tensor:
+    gen_device = generator.device if generator is not None else 'cpu'
+    return torch.rand(n, generator=generator, dtype=torch.float64,
+                      device=gen_device).to(device)
+
+
+def cut_pool(batch_idx: torch.Tensor, max_per_video: Optional[int] = 1000,
+             generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Indices of a uniform random subset of at most ``max_per_video``
+    proposals of each video (all of a video that has fewer), sorted.
+
+    The reference draws this subset from the whole pool (PP and NP) before
+    any target is computed; ``None`` keeps everything."""
+    device = batch_idx.device
+    N = batch_idx.numel()
+    if N == 0 or max_per_video is None:
+        return torch.arange(N, device=device)
+    b = batch_idx.long()
+    order = torch.argsort(b.double() + _uniform(N, generator, device))
+    counts = torch.bincount(b)
+    first = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(N, device=device) - first[b[order]]
+    return torch.sort(order[rank < int(max_per_video)]).values
+
+
+def sample_negatives(target: torch.Tensor, batch_idx: torch.Tensor,
+                     pos_iou: float = 0.3,
                      generator: Optional[torch.Generator] = None
                      ) -> torch.Tensor:
-    """Indices of the proposals kept for the losses.
+    """``[N]`` bool: the proposals that enter the score loss.
 
-    Per video with ``n_pos`` positives (``target >= pos_iou``) and
-    ``n_neg`` negatives in the pool:
-
-    * ``want = min(n_neg, ceil(neg_ratio x max(n_pos, 1)))`` negatives are
-      wanted ("about as many as positives", at least one);
-    * ``keep_pos = min(n_pos, max(max_per_video - want,
-      ceil(max_per_video / (1 + neg_ratio))))`` and
-      ``keep_neg = min(want, max_per_video - keep_pos)``,
-
-    so at most ``max_per_video`` proposals a video. Which positives and
-    negatives are kept is uniform at random (``generator``; drawn on its
-    device). Returns ``[K]`` long indices, sorted.
-    """
+    Every positive (``target >= pos_iou``) and each negative independently
+    with probability ``min(n_pos / n_neg, 1)`` of its video (the reference's
+    rule: about as many negatives as positives, none in a video without
+    positives)."""
     device = target.device
     N = target.numel()
     if N == 0:
-        return torch.zeros(0, dtype=torch.long, device=device)
-    batch_idx = batch_idx.to(device).long()
-    B = int(batch_idx.max().item()) + 1
-    is_neg = (target.detach() < pos_iou).long()
-    group = batch_idx * 2 + is_neg                              # [N]
-    count = torch.bincount(group, minlength=2 * B).reshape(B, 2)
-    n_pos, n_neg = count[:, 0], count[:, 1]
-    cap = int(max_per_video)
-    want = torch.minimum(
-        n_neg, torch.ceil(neg_ratio * n_pos.clamp(min=1).double()).long())
-    pos_floor = int(math.ceil(cap / (1.0 + neg_ratio)))
-    keep_pos = torch.minimum(n_pos, (cap - want).clamp(min=pos_floor))
-    keep_neg = torch.minimum(want, (cap - keep_pos).clamp(min=0))
-    keep = torch.stack([keep_pos, keep_neg], 1).reshape(-1)     # [2B]
+        return torch.zeros(0, dtype=torch.bool, device=device)
+    b = batch_idx.long()
+    pos = target.detach() >= pos_iou
+    B = int(b.max().item()) + 1
+    n_pos = torch.bincount(b, weights=pos.double(), minlength=B)
+    n_neg = torch.bincount(b, weights=(~pos).double(), minlength=B)
+    rate = torch.where(n_neg > 0, n_pos / n_neg.clamp(min=1),
+                       torch.zeros_like(n_pos)).clamp(max=1.0)
+    u = _uniform(N, generator, device)
+    return pos | (u < rate[b])
 
-    gen_device = generator.device if generator is not None else 'cpu'
-    u = torch.rand(N, generator=generator, dtype=torch.float64,
-                   device=gen_device).to(device)
-    order = torch.argsort(group.double() + u)                  # by group, random
-    g_sorted = group[order]
-    first = torch.cumsum(count.reshape(-1), 0) - count.reshape(-1)
-    rank = torch.arange(N, device=device) - first[g_sorted]
-    chosen = order[rank < keep[g_sorted]]
-    return torch.sort(chosen).values
+
+def _per_video_mean(values: torch.Tensor, batch_idx: torch.Tensor,
+                    num_videos: int) -> torch.Tensor:
+    """Mean of ``values`` within each video (0 for a video with none), then
+    the mean of those over all ``num_videos`` videos of the batch."""
+    b = batch_idx.long()
+    total = values.new_zeros(num_videos).index_add(0, b, values)
+    count = torch.bincount(b, minlength=num_videos).to(values.dtype)
+    return (total / count.clamp(min=1)).sum() / max(int(num_videos), 1)
 
 
 @MODELS.register_module()
@@ -116,35 +130,29 @@ class InstanceLoss(nn.Module):
     """Score and regression losses of stage 2.
 
     ``forward(head, features, mask, mined, generator)`` runs the whole
-    stage-2 loss of a batch (targets, sampling, head, losses);
-    :meth:`loss_terms` is the loss arithmetic on given predictions.
+    stage-2 loss of a batch (pool cut, targets, negative sampling, head,
+    losses); :meth:`loss_terms` is the loss arithmetic on given predictions.
 
     Args:
         pos_iou (float): positive threshold on the target. Defaults to 0.3.
         reg_weight (float): weight of ``loss_reg``. Defaults to 1.0.
         score_weight (float): weight of ``loss_score``. Defaults to 1.0.
-        max_proposals (int): at most this many kept proposals a video
-            (:meth:`sample`). Defaults to 1000.
-        neg_ratio (float): negatives wanted per positive. Defaults to 1.0.
+        max_proposals (int, optional): the pool (PP and NP) of a video is
+            cut to this many at random before targets (:func:`cut_pool`).
+            Defaults to 1000.
         beta (float): SmoothL1 beta. Defaults to 1.0.
     """
 
     def __init__(self, pos_iou: float = 0.3, reg_weight: float = 1.0,
-                 score_weight: float = 1.0, max_proposals: int = 1000,
-                 neg_ratio: float = 1.0, beta: float = 1.0) -> None:
+                 score_weight: float = 1.0,
+                 max_proposals: Optional[int] = 1000,
+                 beta: float = 1.0) -> None:
         super().__init__()
         self.pos_iou = pos_iou
         self.reg_weight = reg_weight
         self.score_weight = score_weight
         self.max_proposals = max_proposals
-        self.neg_ratio = neg_ratio
         self.beta = beta
-
-    def sample(self, target: torch.Tensor, batch_idx: torch.Tensor,
-               generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """:func:`sample_proposals` with this loss's settings."""
-        return sample_proposals(target, batch_idx, self.pos_iou,
-                                self.neg_ratio, self.max_proposals, generator)
 
     def forward(self, head: nn.Module, features: torch.Tensor,
                 mask: torch.Tensor, mined: Dict[str, Dict[str, torch.Tensor]],
@@ -152,19 +160,21 @@ class InstanceLoss(nn.Module):
                 ) -> Dict[str, torch.Tensor]:
         """Stage-2 losses of a batch, from its mined proposal sets.
 
-        The pool is PP followed by NP; targets come from
-        :func:`assign_targets` against the RPs; :meth:`sample` picks the kept
-        proposals; ``head`` (an ``InstanceHead``) scores and refines them;
-        :meth:`loss_terms` gives the losses.
+        Per video, the pool is its PP followed by its NP, cut at random to
+        ``max_proposals`` (:func:`cut_pool`); each pooled proposal's target
+        is its max tIoU with the video's RPs (:func:`assign_targets`); the
+        positives and the sampled negatives (:func:`sample_negatives`) go
+        through ``head`` (an ``InstanceHead``); :meth:`loss_terms` gives the
+        losses.
 
         Args:
             head: the instance head.
             features: ``[B, T, D]``; mask: ``[B, T]``.
             mined: ``dict(pp=..., rp=..., np=...)`` of flat tensors with
                 ``batch_idx`` (position in the batch), ``start``, ``end``
-                (snippet units), e.g. ``proposal_file.proposals_for_videos``
+                (snippet units), e.g. ``stage2_batch.gather_mined_proposals``
                 or ``mining.mine_proposals`` output.
-            generator: seeds the sampling.
+            generator: seeds the pool cut and the negative sampling.
 
         Returns:
             ``dict(loss_reg, loss_score)``, weighted.
@@ -181,23 +191,34 @@ class InstanceLoss(nn.Module):
                             col(neg, 'start', features.dtype)])
         pool_e = torch.cat([col(pp, 'end', features.dtype),
                             col(neg, 'end', features.dtype)])
+        cut = cut_pool(pool_b, self.max_proposals, generator)
+        pool_b, pool_s, pool_e = pool_b[cut], pool_s[cut], pool_e[cut]
         rp_b = col(rp, 'batch_idx', torch.long)
         rp_s = col(rp, 'start', features.dtype)
         rp_e = col(rp, 'end', features.dtype)
         with torch.no_grad():
             target = assign_targets(pool_s, pool_e, pool_b, rp_s, rp_e, rp_b)
-        keep = self.sample(target, pool_b, generator)
+        keep = torch.nonzero(
+            sample_negatives(target, pool_b, self.pos_iou, generator),
+            as_tuple=True)[0]
         out = head(features, mask, pool_b[keep], pool_s[keep], pool_e[keep])
         return self.loss_terms(out['p_comp'], out['refined_start'],
                                out['refined_end'], target[keep], pool_b[keep],
-                               rp_s, rp_e, rp_b)
+                               rp_s, rp_e, rp_b, num_videos=features.shape[0])
 
     def loss_terms(self, p_comp: torch.Tensor, refined_start: torch.Tensor,
                    refined_end: torch.Tensor, target: torch.Tensor,
                    batch_idx: torch.Tensor, rp_start: torch.Tensor,
-                   rp_end: torch.Tensor, rp_batch: torch.Tensor
+                   rp_end: torch.Tensor, rp_batch: torch.Tensor,
+                   num_videos: Optional[int] = None
                    ) -> Dict[str, torch.Tensor]:
         """Losses over the kept proposals (already sampled).
+
+        ``loss_reg``: per video, the mean over its positives of
+        ``SmoothL1(max tIoU(refined, RPs), 1)``; ``loss_score``: per video,
+        the mean over its kept proposals of ``SmoothL1(p_comp, target)``;
+        each then averaged over the ``num_videos`` videos of the batch (a
+        video without kept proposals counts as 0), as the reference does.
 
         Args:
             p_comp: ``[K]`` predicted completeness.
@@ -205,22 +226,31 @@ class InstanceLoss(nn.Module):
             target: ``[K]`` from :func:`assign_targets` (no gradient).
             batch_idx: ``[K]`` video of each proposal.
             rp_start, rp_end, rp_batch: ``[M]`` RPs of the batch's videos.
+            num_videos: videos in the batch; ``None``: ``max(batch_idx) + 1``.
 
         Returns:
             ``dict(loss_reg, loss_score)``, weighted.
         """
         target = target.detach().to(p_comp.dtype)
+        b = batch_idx.long()
+        if num_videos is None:
+            num_videos = int(b.max().item()) + 1 if b.numel() else 1
         pos = target >= self.pos_iou
+        # zero terms stay in the graph, so every step has a backward pass
+        zero = (refined_start.sum() + refined_end.sum() + p_comp.sum()) * 0.0
         if pos.any():
             r_iou = assign_targets(refined_start[pos], refined_end[pos],
-                                   batch_idx[pos], rp_start, rp_end, rp_batch)
-            loss_reg = F.smooth_l1_loss(r_iou, torch.ones_like(r_iou),
-                                        beta=self.beta)
+                                   b[pos], rp_start, rp_end, rp_batch)
+            reg = F.smooth_l1_loss(r_iou, torch.ones_like(r_iou),
+                                   beta=self.beta, reduction='none')
+            loss_reg = _per_video_mean(reg, b[pos], num_videos) + zero
         else:
-            loss_reg = (refined_start.sum() + refined_end.sum()) * 0.0
+            loss_reg = zero
         if p_comp.numel():
-            loss_score = F.smooth_l1_loss(p_comp, target, beta=self.beta)
+            sc = F.smooth_l1_loss(p_comp, target, beta=self.beta,
+                                  reduction='none')
+            loss_score = _per_video_mean(sc, b, num_videos) + zero
         else:
-            loss_score = p_comp.sum() * 0.0
+            loss_score = zero
         return dict(loss_reg=self.reg_weight * loss_reg,
                     loss_score=self.score_weight * loss_score)

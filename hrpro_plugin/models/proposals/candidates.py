@@ -19,10 +19,13 @@ def upsample_linear(x: torch.Tensor, mask: torch.Tensor, scale: int = 2
     """Upsample ``x`` ``[B, T, ...]`` along dim 1 by an integer ``scale``.
 
     Index ``i`` of the output samples the original sequence at ``i / scale``
-    with linear interpolation between snippets ``floor(i / scale)`` and the
-    next one; beyond the video's last valid snippet the last value is
-    extended (no extrapolation). A video of valid length ``T_b`` becomes
-    ``scale * T_b`` long; positions past that are zero.
+    on the line through snippets ``j`` and ``j + 1`` with
+    ``j = min(floor(i / scale), T_b - 2)``: linear interpolation inside the
+    video and linear *extrapolation* past its last snippet (the positions
+    ``(T_b - 1) + k / scale``), as the reference's
+    ``interp1d(fill_value='extrapolate')`` does. A one-snippet video stays
+    constant. A video of valid length ``T_b`` becomes ``scale * T_b`` long;
+    positions past that are zero. Computed in ``x``'s dtype.
 
     Returns ``(x_up [B, scale * T, ...], mask_up [B, scale * T] bool)``.
     """
@@ -33,10 +36,11 @@ def upsample_linear(x: torch.Tensor, mask: torch.Tensor, scale: int = 2
     last = (lengths - 1).clamp(min=0)[:, None]                   # [B, 1]
     U = scale * T
     i = torch.arange(U, device=device)
-    lo = (i // scale)[None, :].expand(B, U)
-    frac = ((i % scale).to(x.dtype) / scale)[None, :].expand(B, U)
-    hi = torch.minimum(lo + 1, last)
-    lo = torch.minimum(lo, last)
+    pos = i.to(x.dtype)[None, :] / scale                         # [1, U]
+    lo = torch.minimum((i // scale)[None, :], (last - 1).clamp(min=0))
+    hi = torch.minimum(lo + 1, last)                             # [B, U]
+    w = pos - lo.to(x.dtype)                                     # may be > 1
+    w = torch.where(hi > lo, w, torch.zeros_like(w))
     extra = x.shape[2:]
     view = (B, U) + (1,) * len(extra)
 
@@ -44,8 +48,8 @@ def upsample_linear(x: torch.Tensor, mask: torch.Tensor, scale: int = 2
         return torch.gather(x, 1, ix.reshape(view).expand((B, U) + extra))
 
     x_lo, x_hi = take(lo), take(hi)
-    w = frac.reshape(view)
-    out = x_lo * (1 - w) + x_hi * w
+    w = w.reshape(view)
+    out = x_lo + (x_hi - x_lo) * w
     mask_up = i[None, :] < scale * lengths[:, None]
     out = torch.where(mask_up.reshape(view), out, torch.zeros_like(out))
     return out, mask_up
@@ -76,8 +80,11 @@ def oic_scores(signal: torch.Tensor, row: torch.Tensor, start: torch.Tensor,
         signal: ``[R, U]`` the values scored (zero past each row's length).
         row, start, end: ``[N]`` run row, first index, exclusive end.
         valid_len: ``[R]`` valid length of each row.
-        outer_ratio: the outer region has ``int(outer_ratio * n)`` positions
-            on each side of a run of length ``n``, clipped to ``[0, len)``.
+        outer_ratio: ``r``; a run of length ``n`` has ``ceil(r * n)`` outer
+            positions on its left and ``floor(r * n)`` on its right, clipped
+            to ``[0, len)`` (the reference's ``int(s - r n)`` and
+            ``int(e_last + r n)``; a run of 1-3 positions still has one on
+            its left).
 
     Returns ``[N]``: mean of ``signal`` inside minus mean over the outer
     positions that exist (0 where there are none).
@@ -94,10 +101,12 @@ def oic_scores(signal: torch.Tensor, row: torch.Tensor, start: torch.Tensor,
     else:
         cs[:, 1:] = torch.cumsum(signal.to(torch.float64), dim=1)
     n = end - start
-    m = torch.floor(n.to(torch.float64) * outer_ratio).long()
+    rn = n.to(torch.float64) * outer_ratio
+    m_left = torch.ceil(rn).long()
+    m_right = torch.floor(rn).long()
     L = valid_len[row]
-    lo = (start - m).clamp(min=0)
-    hi = torch.minimum(end + m, L)
+    lo = (start - m_left).clamp(min=0)
+    hi = torch.minimum(end + m_right, L)
 
     def seg_sum(a, b):
         return cs[row, b] - cs[row, a]
@@ -109,6 +118,13 @@ def oic_scores(signal: torch.Tensor, row: torch.Tensor, start: torch.Tensor,
                         outer_sum / outer_n.clamp(min=1).to(cs.dtype),
                         torch.zeros_like(outer_sum))
     return (inner - outer).to(signal.dtype)
+
+
+def _drop_lone_first(row, start, end, num_rows):
+    """Drop a row's run ``[0, 1)`` where it is the row's only run."""
+    count = torch.bincount(row, minlength=num_rows)
+    lone = (count[row] == 1) & (start == 0) & (end == 1)
+    return row[~lone], start[~lone], end[~lone]
 
 
 def kept_classes(video_scores: torch.Tensor, class_thresh: float = 0.5
@@ -129,22 +145,32 @@ def generate_candidates(fused_cas: torch.Tensor,
                         attn_thresholds: Sequence[float] = ATTN_THRESHOLDS,
                         class_thresh: float = 0.5,
                         outer_ratio: float = 0.25,
-                        scale: int = 2) -> Dict[str, torch.Tensor]:
+                        scale: int = 2,
+                        drop_lone_first: bool = False
+                        ) -> Dict[str, torch.Tensor]:
     """Multi-threshold candidate proposals of a padded batch.
 
     Per video, the kept classes are those with video score >=
     ``class_thresh`` (else the top-scoring class). ``P_c`` (fused CAS of a
     kept class) and ``A`` (attention) are upsampled by ``scale``
-    (:func:`upsample_linear`). For every threshold, every maximal run of
-    values strictly above it is a candidate of class c:
+    (:func:`upsample_linear`, in float64). Thresholds apply as in the
+    reference: values below ``thr`` are set to 0 and every maximal run of
+    positive values left is a candidate of class c (so a run is
+    ``v >= thr and v > 0``):
 
-    * P branch: runs of ``P_c > thr``; OIC on ``P_c`` with values ``< thr``
-      set to 0;
-    * A branch: runs of ``A > thr`` (one candidate per kept class); OIC on
-      the unthresholded ``P_c``.
+    * P branch: runs of the thresholded ``P_c``; OIC on the thresholded
+      ``P_c``;
+    * A branch: runs of the thresholded ``A`` (one candidate per kept
+      class); OIC on the unthresholded ``P_c``.
 
-    OIC = mean inside minus mean over ``int(outer_ratio * n)`` positions on
-    each side (clipped to the video; 0 where no outer position exists).
+    OIC = mean inside minus mean over ``ceil(outer_ratio * n)`` positions
+    on the left and ``floor(outer_ratio * n)`` on the right (clipped to the
+    video; 0 where no outer position exists), see :func:`oic_scores`.
+
+    ``drop_lone_first=True`` reproduces a quirk of the reference: where the
+    only position above a threshold is the video's first upsampled one, it
+    makes no candidate (its ``if positions.any()`` is False for ``[0]``).
+    The default keeps that candidate.
 
     Returns a dict of flat tensors: ``batch_idx [N] long``, ``start [N]``,
     ``end [N]`` (float32, snippet units: first upsampled index / scale and
@@ -156,17 +182,19 @@ def generate_candidates(fused_cas: torch.Tensor,
     B, T, C = fused_cas.shape
     keep = kept_classes(video_scores, class_thresh)
     kb, kc = torch.nonzero(keep, as_tuple=True)                 # [K] pairs
-    p_up, mask_up = upsample_linear(fused_cas.float(), mask, scale)
-    a_up, _ = upsample_linear(attn.float(), mask, scale)
+    # float64 like the reference's scipy interpolation, so that threshold
+    # comparisons agree with it to the last bit that matters
+    p_up, mask_up = upsample_linear(fused_cas.double(), mask, scale)
+    a_up, _ = upsample_linear(attn.double(), mask, scale)
     U = p_up.shape[1]
     lengths_up = mask_up.long().sum(1)                           # [B]
 
     pc = p_up[kb, :, kc]                                         # [K, U]
     ac = a_up[kb]                                                # [K, U]
     mk = mask_up[kb]                                             # [K, U]
-    cas_thr = torch.tensor(list(cas_thresholds), dtype=torch.float32,
+    cas_thr = torch.tensor(list(cas_thresholds), dtype=torch.float64,
                            device=device)
-    attn_thr = torch.tensor(list(attn_thresholds), dtype=torch.float32,
+    attn_thr = torch.tensor(list(attn_thresholds), dtype=torch.float64,
                             device=device)
     n1, n2 = cas_thr.numel(), attn_thr.numel()
     K = kb.numel()
@@ -174,17 +202,23 @@ def generate_candidates(fused_cas: torch.Tensor,
     lengths_k = lengths_up[kb]                                   # [K]
 
     # P branch: one row per (pair, cas threshold): [K * n1, U]
-    p_on = (pc[:, None, :] > cas_thr[None, :, None]) & mk[:, None, :]
     p_sig = torch.where(pc[:, None, :] < cas_thr[None, :, None],
-                        torch.zeros((), device=device), pc[:, None, :])
+                        torch.zeros((), dtype=pc.dtype, device=device),
+                        pc[:, None, :])
+    p_on = (p_sig > 0) & mk[:, None, :]
     p_row, p_s, p_e = find_runs(p_on.reshape(K * n1, U))
+    if drop_lone_first:
+        p_row, p_s, p_e = _drop_lone_first(p_row, p_s, p_e, K * n1)
     p_score = oic_scores(p_sig.reshape(K * n1, U), p_row, p_s, p_e,
                          lengths_k.repeat_interleave(n1), outer_ratio)
     p_pair = p_row // n1
 
     # A branch: runs per (pair, attn threshold), OIC on the pair's raw P_c
-    a_on = (ac[:, None, :] > attn_thr[None, :, None]) & mk[:, None, :]
+    a_on = ((ac[:, None, :] >= attn_thr[None, :, None]) & (ac[:, None, :] > 0)
+            & mk[:, None, :])
     a_row, a_s, a_e = find_runs(a_on.reshape(K * n2, U))
+    if drop_lone_first:
+        a_row, a_s, a_e = _drop_lone_first(a_row, a_s, a_e, K * n2)
     a_pair = a_row // n2
     a_score = oic_scores(pc, a_pair, a_s, a_e, lengths_k, outer_ratio)
 

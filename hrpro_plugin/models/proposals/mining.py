@@ -1,30 +1,25 @@
-"""Stage-2 proposal mining (SPEC "Stage 2: Proposal sets"): positive (PP),
-reliable (RP) and negative (NP) proposals.
+"""Stage-2 proposal mining (``docs/method.md``, "Stage 2"): positive (PP),
+reliable (RP) and negative (NP) proposals, as the reference mines them.
 
 Pure torch functions on flat tensors with a batch index; every position is
-in snippet units (snippet ``i`` spans ``[i, i + 1)``, its centre is
-``i + 0.5``).
+in snippet units (snippet ``i`` spans ``[i, i + 1)``; a point's position is
+its exact time divided by the snippet length).
 
 * PP: every candidate (before NMS) with its class and OIC score.
 * RP: for each point, the highest-OIC (``> 0``) PP of the point's class that
-  contains the point's snippet centre (``start <= p + 0.5 <= end``, closed
-  interval) and lies strictly between the neighbouring points of any class
-  (``start > centre of the previous point`` and ``end < centre of the next
-  point``; the neighbours are the nearest points of the same video at a
-  *different* snippet index, so points sharing a snippet never limit each
-  other; a missing neighbour sets no bound). If no PP meets the neighbour
-  condition it is dropped; if none is left, the point has no RP.
-  Ties in OIC go to the lowest PP index.
+  contains the point (``start <= position <= end``) and lies strictly
+  between the previous and the next point of the video in time, of any
+  class (``start > previous`` and ``end < next``; a missing neighbour sets
+  no bound; a point that shares its exact time with another can never meet
+  this). If no PP meets the neighbour condition it is dropped; if none is
+  left, the point has no RP. Ties in OIC go to the lowest PP index.
 * NP: inside maximal runs of background seeds, ``int(0.5 x #PP of the
-  video)`` random sub-intervals per video. Each draw picks a run uniformly
-  at random among the video's runs, then a pair ``run_start <= a <= b <=
-  run_end`` uniformly among all such pairs; the interval is ``[a, b + 1)``
-  (a one-snippet run gives ``[s, s + 1]``). Every draw succeeds (no
-  rejection), so the sampler terminates on every input; a video without
-  background seeds gets no NP. Random numbers come from an explicit
-  :class:`torch.Generator` (drawn on the generator's device, then moved), so
-  mining twice with the same seed and the same video order gives the same
-  result.
+  video)`` random sub-intervals per video, distributed as the reference's
+  kept draws (see :func:`sample_negative_proposals`), without its rejection
+  loop, so the sampler terminates on every input. Random numbers come from
+  an explicit :class:`torch.Generator` (drawn on the generator's device,
+  then moved), so mining twice with the same seed and the same video order
+  gives the same result.
 """
 from typing import Dict, Optional, Sequence, Union
 
@@ -34,37 +29,39 @@ import torch
 _BLOCK_ELEMENTS = 1 << 24
 
 
-def _neighbour_centres(point_snippets: torch.Tensor,
-                       point_batch: torch.Tensor):
-    """Centres of the previous / next point at a different snippet index in
-    the same video (``-inf`` / ``+inf`` where there is none), per point."""
-    P = point_snippets.numel()
-    device = point_snippets.device
-    dtype = torch.float64
+def _neighbour_positions(positions: torch.Tensor, point_batch: torch.Tensor):
+    """Positions of the previous / next point of the same video in time
+    order, any class (``-inf`` / ``+inf`` where there is none). A point
+    that shares its exact time with another has that time as a neighbour,
+    so no proposal can lie strictly between its neighbours (as in the
+    reference, which lists the sorted times of all points)."""
+    P = positions.numel()
+    device = positions.device
+    inf = torch.tensor(float('inf'), dtype=torch.float64, device=device)
     if P == 0:
-        empty = torch.zeros(0, dtype=dtype, device=device)
+        empty = torch.zeros(0, dtype=torch.float64, device=device)
         return empty, empty
-    snip = point_snippets.long()
+    pos = positions.double()
     batch = point_batch.long()
-    span = int(snip.max().item()) + 2
-    key = batch * span + snip                              # orders (video, snippet)
-    uniq, inverse = torch.unique(key, sorted=True, return_inverse=True)
-    u_batch = uniq // span
-    u_centre = (uniq % span).to(dtype) + 0.5
-    G = uniq.numel()
-    idx = torch.arange(G, device=device)
-    inf = torch.tensor(float('inf'), dtype=dtype, device=device)
-    prev_ok = (idx > 0) & (u_batch == u_batch[(idx - 1).clamp(min=0)])
-    next_ok = (idx < G - 1) & (u_batch == u_batch[(idx + 1).clamp(max=G - 1)])
-    prev_c = torch.where(prev_ok, u_centre[(idx - 1).clamp(min=0)], -inf)
-    next_c = torch.where(next_ok, u_centre[(idx + 1).clamp(max=G - 1)], inf)
-    return prev_c[inverse], next_c[inverse]
+    order = torch.argsort(pos, stable=True)
+    order = order[torch.argsort(batch[order], stable=True)]      # video, time
+    sp, sb = pos[order], batch[order]
+    idx = torch.arange(P, device=device)
+    prev_ok = (idx > 0) & (sb == sb[(idx - 1).clamp(min=0)])
+    next_ok = (idx < P - 1) & (sb == sb[(idx + 1).clamp(max=P - 1)])
+    prev_s = torch.where(prev_ok, sp[(idx - 1).clamp(min=0)], -inf)
+    next_s = torch.where(next_ok, sp[(idx + 1).clamp(max=P - 1)], inf)
+    prev_p = torch.empty_like(prev_s)
+    next_p = torch.empty_like(next_s)
+    prev_p[order] = prev_s
+    next_p[order] = next_s
+    return prev_p, next_p
 
 
 def select_reliable_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
                               pp_label: torch.Tensor, pp_score: torch.Tensor,
                               pp_batch: torch.Tensor,
-                              point_snippets: torch.Tensor,
+                              point_positions: torch.Tensor,
                               point_labels: torch.Tensor,
                               point_batch: torch.Tensor) -> torch.Tensor:
     """Index of each point's reliable proposal (RP) among the PP.
@@ -73,7 +70,8 @@ def select_reliable_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
         pp_start, pp_end: ``[N]`` float, snippet units.
         pp_label: ``[N]`` long class; pp_score: ``[N]`` OIC;
         pp_batch: ``[N]`` long video index.
-        point_snippets, point_labels, point_batch: ``[P]`` long.
+        point_positions: ``[P]`` float exact point times in snippet units
+            (seconds / snippet length); point_labels, point_batch: ``[P]``.
 
     Returns:
         ``[P]`` long: index into the PP, ``-1`` where the point has no RP.
@@ -84,12 +82,12 @@ def select_reliable_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
     group), processed in chunks of points that bound memory.
     """
     device = pp_start.device
-    P = point_snippets.numel()
+    P = point_positions.numel()
     N = pp_start.numel()
     out = torch.full((P,), -1, dtype=torch.long, device=device)
     if P == 0 or N == 0:
         return out
-    point_snippets = point_snippets.to(device).long()
+    point_positions = point_positions.to(device).double()
     point_labels = point_labels.to(device).long()
     point_batch = point_batch.to(device).long()
     pp_label = pp_label.long()
@@ -110,8 +108,7 @@ def select_reliable_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
     G = int(count.max().item())
     if G == 0:
         return out
-    centre = point_snippets.double() + 0.5
-    prev_c, next_c = _neighbour_centres(point_snippets, point_batch)
+    prev_c, next_c = _neighbour_positions(point_positions, point_batch)
     chunk = max(1, _BLOCK_ELEMENTS // G)
     ar = torch.arange(G, device=device)
     neg_inf = torch.tensor(float('-inf'), dtype=torch.float64, device=device)
@@ -120,7 +117,7 @@ def select_reliable_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
         in_group = ar[None, :] < count[sl, None]                # [p, G]
         idx = (lo[sl, None] + ar[None, :]).clamp(max=N - 1)     # [p, G]
         st, en, sc = s_start[idx], s_end[idx], s_score[idx]
-        c = centre[sl, None]
+        c = point_positions[sl, None]
         base = in_group & (sc > 0) & (st <= c) & (c <= en)
         strict = base & (st > prev_c[sl, None]) & (en < next_c[sl, None])
         use = torch.where(strict.any(1, keepdim=True), strict, base)
@@ -156,101 +153,151 @@ def _uniform(n: int, generator: Optional[torch.Generator], device
     return u.to(device)
 
 
+def _run_acceptance(L: torch.Tensor) -> torch.Tensor:
+    """Probability that one reference draw in a run of ``L`` snippets is
+    accepted: 1 for ``L = 1``, else ``1 - H(L - 1) / (L - 1)`` (``H`` the
+    harmonic number; 0 for ``L = 2``, 1/4 for ``L = 3``)."""
+    Ld = L.double()
+    h = torch.special.digamma(Ld) + 0.5772156649015329   # H(L - 1)
+    p = 1.0 - h / (Ld - 1.0).clamp(min=1.0)
+    p = torch.where(L <= 2, torch.zeros_like(p), p.clamp(min=0.0))
+    return torch.where(L == 1, torch.ones_like(p), p)
+
+
 def sample_negative_proposals(bg_seeds: torch.Tensor, mask: torch.Tensor,
                               num_per_video: torch.Tensor,
                               generator: Optional[torch.Generator] = None
                               ) -> Dict[str, torch.Tensor]:
     """Random sub-intervals of background-seed runs (NP).
 
+    The reference draws a run uniformly among the video's runs; a run of one
+    snippet ``s`` gives ``[s, s + 1]``; in a longer run ``[s0, sl]`` (``sl``
+    its last snippet) it draws ``a = floor(U(s0, sl))``,
+    ``b = floor(U(a, sl))`` and keeps ``[a, b]`` if ``a < b``, else draws
+    again. Runs of two snippets can never be kept, so a video whose runs all
+    have two snippets makes it loop forever.
+
+    Here every draw comes straight from the distribution of the *kept*
+    reference draws, with no rejection loop: a run is chosen with
+    probability proportional to its acceptance (:func:`_run_acceptance`),
+    then ``m = sl - a`` with probability proportional to ``(m - 1) / m``
+    (``1 <= m <= L - 1``), then ``b`` uniform in ``{a + 1, ..., sl - 1}``.
+    A video whose runs all have two snippets gets no NP (the fix), as does
+    one without background seeds.
+
     Args:
         bg_seeds: ``[B, T]`` bool background seeds.
         mask: ``[B, T]`` bool, True on valid snippets (seeds in padding are
             ignored).
-        num_per_video: ``[B]`` long number of draws per video (a video
-            without runs gets none whatever this says).
+        num_per_video: ``[B]`` long number of draws per video.
         generator: source of randomness (``None``: torch's default one).
 
     Returns:
         ``dict(batch_idx [M] long, start [M] float32, end [M] float32)`` in
-        snippet units, ordered by video; see the module docstring.
+        snippet units, ordered by video.
     """
     device = bg_seeds.device
     B = bg_seeds.shape[0]
     run_b, run_s, run_e = background_runs(bg_seeds, mask)
-    runs_per_video = torch.bincount(run_b, minlength=B)          # [B]
-    first_run = torch.cumsum(runs_per_video, 0) - runs_per_video
+    L = run_e - run_s + 1                                        # [R]
+    acc = _run_acceptance(L)                                     # [R]
+    acc_per_video = torch.zeros(B, dtype=torch.float64, device=device)
+    acc_per_video.index_add_(0, run_b, acc)
     n = num_per_video.to(device).long().clamp(min=0)
-    n = torch.where(runs_per_video > 0, n, torch.zeros_like(n))
+    n = torch.where(acc_per_video > 0, n, torch.zeros_like(n))
     M = int(n.sum().item())
     if M == 0:
         z = torch.zeros(0, device=device)
         return dict(batch_idx=torch.zeros(0, dtype=torch.long, device=device),
                     start=z, end=z.clone())
     batch = torch.repeat_interleave(torch.arange(B, device=device), n)  # [M]
-    u = _uniform(2 * M, generator, device)
-    u_run, u_pair = u[:M], u[M:]
-    r = runs_per_video[batch]
-    pick = first_run[batch] + (u_run * r.double()).long()
-    pick = torch.minimum(pick, first_run[batch] + r - 1)
-    L = run_e[pick] - run_s[pick] + 1                            # [M] >= 1
-    num_pairs = L * (L + 1) // 2
-    k = (u_pair * num_pairs.double()).long()
-    k = torch.minimum(k, num_pairs - 1)
-    # pairs enumerated by b (0-based in the run): b = j has j + 1 pairs,
-    # preceded by j (j + 1) / 2 pairs
-    j = ((torch.sqrt(8.0 * k.double() + 1.0) - 1.0) / 2.0).floor().long()
-    j = torch.where(j * (j + 1) // 2 > k, j - 1, j)
-    j = torch.where((j + 1) * (j + 2) // 2 <= k, j + 1, j)
-    a = k - j * (j + 1) // 2
-    start = run_s[pick] + a
-    end = run_s[pick] + j + 1
+    u = _uniform(3 * M, generator, device)
+    u_run, u_a, u_b = u[:M], u[M:2 * M], u[2 * M:]
+    # run: inverse CDF of the acceptance weights within the draw's video
+    cum = torch.cumsum(acc, 0)                                   # [R]
+    before = torch.cumsum(acc_per_video, 0) - acc_per_video      # [B]
+    target = before[batch] + u_run * acc_per_video[batch]
+    pick = torch.searchsorted(cum, target, right=True)
+    last_run = torch.cumsum(torch.bincount(run_b, minlength=B), 0) - 1
+    pick = torch.minimum(pick, last_run[batch])
+    Lp = L[pick]
+    # m = sl - a: weights (m - 1) / m, cumulative C(m) = m - H(m)
+    m_max = int(Lp.max().item())
+    mm = torch.arange(1, max(m_max, 2), device=device, dtype=torch.float64)
+    C = mm - torch.cumsum(1.0 / mm, 0)                           # C(1..)
+    total = (Lp - 1).double() - (torch.special.digamma(Lp.double())
+                                 + 0.5772156649015329)       # C(L - 1)
+    m = torch.searchsorted(C, u_a * total, right=True) + 1
+    m = torch.minimum(m.clamp(min=2), (Lp - 1).clamp(min=2))
+    sl = run_e[pick]
+    a = sl - m
+    b = a + 1 + torch.minimum((u_b * (m - 1).double()).long(), m - 2)
+    single = Lp == 1
+    start = torch.where(single, run_s[pick], a)
+    end = torch.where(single, run_s[pick] + 1, b)
     return dict(batch_idx=batch, start=start.to(torch.float32),
                 end=end.to(torch.float32))
 
 
 def flatten_points(points: Union[Dict[str, torch.Tensor], Sequence],
                    device=None) -> Dict[str, torch.Tensor]:
-    """Points as flat tensors ``dict(batch_idx, snippets, labels)``.
+    """Points as flat tensors ``dict(batch_idx, snippets, labels,
+    positions)``.
 
     Accepts that dict already (``snippets``/``labels`` or ``snippet``/
     ``label``), or one entry per video holding ``snippets`` and ``labels``
     (an ``InstanceData`` such as ``data_sample.gt_points``, or a dict).
+    ``positions`` are the exact point times in snippet units (float64);
+    where the input has none, each point sits at its snippet's centre
+    (``snippet + 0.5``).
     """
+    def get(p, *names):
+        for n in names:
+            v = p.get(n) if isinstance(p, dict) else getattr(p, n, None)
+            if v is not None:
+                return v
+        return None
+
     if isinstance(points, dict):
-        snip = points.get('snippets', points.get('snippet'))
-        lab = points.get('labels', points.get('label'))
+        snip = get(points, 'snippets', 'snippet').to(device).long()
+        pos = get(points, 'positions')
+        pos = (snip.double() + 0.5 if pos is None
+               else pos.to(device).double())
         return dict(batch_idx=points['batch_idx'].to(device).long(),
-                    snippets=snip.to(device).long(),
-                    labels=lab.to(device).long())
-    snips, labs, bs = [], [], []
+                    snippets=snip, positions=pos,
+                    labels=get(points, 'labels', 'label').to(device).long())
+    snips, labs, bs, poss = [], [], [], []
     for i, p in enumerate(points):
-        s = p['snippets'] if isinstance(p, dict) else p.snippets
-        lab = p['labels'] if isinstance(p, dict) else p.labels
-        s = torch.as_tensor(s).reshape(-1).long().to(device)
+        s = torch.as_tensor(get(p, 'snippets')).reshape(-1).long().to(device)
         snips.append(s)
-        labs.append(torch.as_tensor(lab).reshape(-1).long().to(device))
+        labs.append(torch.as_tensor(get(p, 'labels')).reshape(-1).long()
+                    .to(device))
+        pos = get(p, 'positions')
+        poss.append(s.double() + 0.5 if pos is None else
+                    torch.as_tensor(pos).reshape(-1).double().to(device))
         bs.append(torch.full_like(s, i))
     if not snips:
         e = torch.zeros(0, dtype=torch.long, device=device)
-        return dict(batch_idx=e, snippets=e.clone(), labels=e.clone())
+        return dict(batch_idx=e, snippets=e.clone(), labels=e.clone(),
+                    positions=e.double())
     return dict(batch_idx=torch.cat(bs), snippets=torch.cat(snips),
-                labels=torch.cat(labs))
+                labels=torch.cat(labs), positions=torch.cat(poss))
 
 
 def containing_proposals(pp_start: torch.Tensor, pp_end: torch.Tensor,
                          pp_label: torch.Tensor, pp_score: torch.Tensor,
                          pp_batch: torch.Tensor,
-                         point_snippets: torch.Tensor,
+                         point_positions: torch.Tensor,
                          point_labels: torch.Tensor,
                          point_batch: torch.Tensor):
     """Every (point, PP) pair where the PP has the point's video and class,
-    OIC > 0, and contains the point's centre (``s <= p + 0.5 <= e``).
+    OIC > 0, and contains the point's exact position (``s <= p <= e``).
 
     Returns ``(point_index [K], pp_index [K])`` sorted by point then PP.
     One ``[P, N]`` comparison per call (mining runs per batch of videos).
     """
     device = pp_start.device
-    centre = point_snippets.to(device).double()[:, None] + 0.5
+    centre = point_positions.to(device).double()[:, None]
     hit = ((point_batch.to(device)[:, None] == pp_batch[None, :])
            & (point_labels.to(device)[:, None] == pp_label[None, :])
            & (pp_score[None, :] > 0)
@@ -303,14 +350,14 @@ def mine_proposals(candidates: Dict[str, torch.Tensor],
     if rp_mode == 'reliable':
         rp_index = select_reliable_proposals(
             pp['start'], pp['end'], pp['label'], pp['score'], pp['batch_idx'],
-            pts['snippets'], pts['labels'], pts['batch_idx'])
+            pts['positions'], pts['labels'], pts['batch_idx'])
         has = rp_index >= 0
         point_index = torch.nonzero(has, as_tuple=True)[0]
         pp_index = rp_index[has]
     elif rp_mode == 'all_containing':
         point_index, pp_index = containing_proposals(
             pp['start'], pp['end'], pp['label'], pp['score'], pp['batch_idx'],
-            pts['snippets'], pts['labels'], pts['batch_idx'])
+            pts['positions'], pts['labels'], pts['batch_idx'])
     else:
         raise ValueError(f"rp_mode must be 'reliable' or 'all_containing', "
                          f'got {rp_mode!r}')

@@ -42,7 +42,8 @@ def batched_soft_nms(segments: torch.Tensor,
                      batch_idx: torch.Tensor,
                      sigma: float = 0.3,
                      top_k: Optional[int] = None,
-                     min_score: Optional[float] = None
+                     min_score: Optional[float] = None,
+                     length_offset: float = 0.0
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Gaussian soft-NMS within every (video, class) group.
 
@@ -54,6 +55,12 @@ def batched_soft_nms(segments: torch.Tensor,
         sigma: Gaussian decay ``exp(-tIoU^2 / sigma)``.
         top_k: keep at most this many proposals per video (by final score).
         min_score: drop proposals whose final score is below it.
+        length_offset: 0 (default): continuous tIoU. 1: the reference's
+            frame-index convention applied to seconds: lengths are
+            ``end - start + 1`` and the intersection
+            ``max(min(ends) - max(starts) + 1, 0)``, which suppresses more
+            (two 2 s boxes 1 s apart: tIoU 0.5 instead of 0.33). Use 1 to
+            compare with numbers made by the reference code.
 
     Returns ``(keep_idx [M] long, new_scores [M])``: indices into the input
     and final scores (the score when selected), sorted by ``batch_idx``,
@@ -90,7 +97,9 @@ def batched_soft_nms(segments: torch.Tensor,
     # the start reaches the running max end of the group (float64 offsets
     # keep groups apart in one cummax)
     st64 = segments[:, 0].to(torch.float64)
-    en64 = torch.maximum(segments[:, 1].to(torch.float64), st64)
+    off = float(length_offset)
+    # with an offset, boxes less than ``off`` apart still interact
+    en64 = torch.maximum(segments[:, 1].to(torch.float64), st64) + off
     lo = st64.min()
     span = (en64.max() - lo) + 1.0
     o_start = torch.sort(st64, stable=True).indices
@@ -131,7 +140,7 @@ def batched_soft_nms(segments: torch.Tensor,
     en = torch.zeros(K, Lmax, dtype=dtype, device=device)
     st[row, pos] = segments[order, 0].to(dtype)
     en[row, pos] = segments[order, 1].to(dtype)
-    length = (en - st).clamp_(min=0)
+    length = (en - st + off).clamp_(min=0)
     tiny = torch.finfo(dtype).tiny
     # ``cur`` holds -inf for selected and padding slots; a decay factor is
     # kept >= tiny so that -inf * factor stays -inf (never NaN).
@@ -147,7 +156,7 @@ def batched_soft_nms(segments: torch.Tensor,
         c.scatter_(1, sel, float('-inf'))
         s_a, e_a, l_a = st[:a], en[:a], length[:a]
         inter = (torch.minimum(e_a, e_a.gather(1, sel)) -
-                 torch.maximum(s_a, s_a.gather(1, sel))).clamp_(min=0)
+                 torch.maximum(s_a, s_a.gather(1, sel)) + off).clamp_(min=0)
         union = (l_a + l_a.gather(1, sel) - inter).clamp_(min=tiny)
         iou = inter.div_(union)                   # union 0 -> inter 0 -> 0
         c.mul_(iou.square_().mul_(-1.0 / sigma).exp_().clamp_(min=tiny))
@@ -194,17 +203,21 @@ class SoftNMSPostProcessor(nn.Module):
     """
 
     def __init__(self, sigma: float = 0.3, top_k: Optional[int] = None,
-                 min_score: Optional[float] = None):
+                 min_score: Optional[float] = None,
+                 length_offset: float = 0.0):
         super().__init__()
         self.sigma = sigma
         self.top_k = top_k
         self.min_score = min_score
+        self.length_offset = float(length_offset)
 
     def forward(self, segments, scores, labels, batch_idx):
         return batched_soft_nms(segments, scores, labels, batch_idx,
                                 sigma=self.sigma, top_k=self.top_k,
-                                min_score=self.min_score)
+                                min_score=self.min_score,
+                                length_offset=self.length_offset)
 
     def extra_repr(self) -> str:
         return (f'sigma={self.sigma}, top_k={self.top_k}, '
-                f'min_score={self.min_score}')
+                f'min_score={self.min_score}, '
+                f'length_offset={self.length_offset}')

@@ -18,20 +18,25 @@ def test_default_thresholds():
 
 
 def test_upsample_linear_hand_made():
-    # valid length 3 of 5: [0, 1, 3] -> [0, .5, 1, 2, 3, 3(extended)]
+    # valid length 3 of 5: [0, 1, 3] -> [0, .5, 1, 2, 3, 4 (extrapolated on
+    # the line through 1 and 3)]; padding stays 0
     x = torch.tensor([[0., 1., 3., 7., 9.]])
     mask = torch.tensor([[1, 1, 1, 0, 0]], dtype=torch.bool)
     up, mup = upsample_linear(x, mask, 2)
     assert up.shape == (1, 10)
-    assert up[0].tolist() == [0, .5, 1, 2, 3, 3, 0, 0, 0, 0]
+    assert up[0].tolist() == [0, .5, 1, 2, 3, 4, 0, 0, 0, 0]
     assert mup[0].tolist() == [True] * 6 + [False] * 4
     # extra trailing dims are interpolated alike, scale 3
     x3 = torch.stack([x, 2 * x], -1)
     up3, m3 = upsample_linear(x3, mask, 3)
-    exp = torch.tensor([0, 1 / 3, 2 / 3, 1, 5 / 3, 7 / 3, 3, 3, 3])
+    exp = torch.tensor([0, 1 / 3, 2 / 3, 1, 5 / 3, 7 / 3, 3, 11 / 3, 13 / 3])
     torch.testing.assert_close(up3[0, :9, 0], exp)
     torch.testing.assert_close(up3[0, :9, 1], 2 * exp)
     assert int(m3.sum()) == 9 and not up3[0, 9:].any()
+    # one snippet: constant
+    one, _ = upsample_linear(torch.tensor([[5., 0.]]),
+                             torch.tensor([[True, False]]), 2)
+    assert one[0].tolist() == [5, 5, 0, 0]
 
 
 def test_find_runs():
@@ -46,34 +51,34 @@ def test_find_runs():
 
 def test_oic_scores_outer_clipping():
     sig = torch.tensor([[1., 2., 3., 4., 5., 6., 7., 8., 0., 0.]])
-    row = torch.tensor([0, 0, 0, 0])
-    start = torch.tensor([0, 2, 4, 0])
-    end = torch.tensor([4, 6, 8, 8])   # exclusive; valid length 8
+    row = torch.tensor([0, 0, 0, 0, 0])
+    start = torch.tensor([0, 2, 4, 0, 6])
+    end = torch.tensor([4, 6, 8, 8, 8])   # exclusive; valid length 8
     got = oic_scores(sig, row, start, end, torch.tensor([8]), 0.25)
-    # [0,4): inner 2.5, m=1, left clipped, right {4}: 5 -> -2.5
-    # [2,6): inner 4.5, m=1, {1, 6}: (2+7)/2 = 4.5 -> 0
-    # [4,8): inner 6.5, m=1, left {3}: 4, right clipped (not the padding) -> 2.5
-    # [0,8): inner 4.5, m=2, both sides clipped -> no outer -> 4.5
-    torch.testing.assert_close(got, torch.tensor([-2.5, 0., 2.5, 4.5]))
+    # [0,4): inner 2.5, 1 a side, left clipped, right {4}: 5 -> -2.5
+    # [2,6): inner 4.5, {1, 6}: (2+7)/2 = 4.5 -> 0
+    # [4,8): inner 6.5, left {3}: 4, right clipped (not the padding) -> 2.5
+    # [0,8): inner 4.5, 2 a side, both clipped -> no outer -> 4.5
+    # [6,8): n=2: left ceil(.5)=1 {5}: 6, right floor(.5)=0 -> 7.5-6 = 1.5
+    torch.testing.assert_close(got, torch.tensor([-2.5, 0., 2.5, 4.5, 1.5]))
 
 
 #   idx:  0    1    2    3    4    5    6    7    8    9    10   11   12   13   14   15
 P_CURVE = [.3, .3, .4, .5, .1, .0, .15, .6, .8, .6, .4, .3, .25, .3, .5, .5]
 A_CURVE = [.2, .2, .2, .2, .2, .7, .7, .7, .7, .2, .7, .7, .7, .7, .7, .7]
-# P branch, thr 0.25 (runs of P > .25; 12 equals .25: off, but kept in the
-# thresholded signal since only values < .25 are zeroed):
+# P branch, thr 0.25: values < .25 are zeroed, runs are the positive values
+# left (12 equals .25: on):
 #   thresholded P = [.3,.3,.4,.5,0,0,0,.6,.8,.6,.4,.3,.25,.3,.5,.5]
-#   [0,4):  inner 1.5/4 = .375, m=1: left clipped, right {4}: 0 -> .375
-#   [7,12): inner 2.7/5 = .54,  m=1: {6}: 0 (0.15 zeroed), {12}: .25
-#           -> outer .125 -> .415
-#   [13,16): inner 1.3/3,  m=0 -> no outer -> .433333
+#   [0,4):  inner 1.5/4 = .375; left 1 clipped, right 1 {4}: 0 -> .375
+#   [7,16): inner 4.25/9; left ceil(2.25) = 3 {4,5,6}: 0, right
+#           floor(2.25) = 2 clipped -> 4.25/9
 # A branch, thr 0.5, OIC on the unthresholded P:
-#   [5,9):  inner (0+.15+.6+.8)/4 = .3875, m=1: {4}: .1, {9}: .6 -> .35
+#   [5,9):  inner (0+.15+.6+.8)/4 = .3875; {4}: .1, {9}: .6 -> .35
 #           -> .0375
-#   [10,16): inner 2.25/6 = .375, m=1: {9}: .6, right clipped -> -.225
+#   [10,16): inner 2.25/6 = .375; left ceil(1.5) = 2 {8, 9}: .7, right
+#           floor(1.5) = 1 clipped -> -.325
 EXPECTED = [  # (start, end, score)
-    (0, 4, .375), (7, 12, .415), (13, 16, 1.3 / 3),
-    (5, 9, .0375), (10, 16, -.225),
+    (0, 4, .375), (7, 16, 4.25 / 9), (5, 9, .0375), (10, 16, -.325),
 ]
 
 
@@ -100,8 +105,8 @@ def test_runs_and_oic_hand_made_scale1(pad):
     cas, attn, vs, mask = _hand_batch(pad)
     out = generate_candidates(cas, attn, vs, mask, cas_thresholds=(0.25,),
                               attn_thresholds=(0.5,), scale=1)
-    assert out['label'].tolist() == [0] * 5
-    assert out['batch_idx'].tolist() == [0] * 5
+    assert out['label'].tolist() == [0] * 4
+    assert out['batch_idx'].tolist() == [0] * 4
     for k in ('start', 'end', 'score'):
         assert out[k].dtype == torch.float32
     got = _as_rows(out)
@@ -113,7 +118,8 @@ def test_runs_and_oic_hand_made_scale1(pad):
 
 
 def test_scale2_units():
-    # P = [0, .4, .4, 0] -> upsampled [0, .2, .4, .4, .4, .2, 0, 0]
+    # P = [0, .4, .4, 0] -> upsampled [0, .2, .4, .4, .4, .2, 0, -.2]
+    # (the last position extrapolated)
     cas = torch.tensor([[0., .4, .4, 0.]])[..., None]
     attn = torch.zeros(1, 4)
     mask = torch.ones(1, 4, dtype=torch.bool)
@@ -122,8 +128,9 @@ def test_scale2_units():
                               attn_thresholds=(0.5,))
     rows = _as_rows(out)
     # thr .1: upsampled run [1, 6) -> snippets [0.5, 3.0); inner 1.6/5 = .32,
-    #   m=1, outer {0}: 0, {6}: 0 -> .32
-    # thr .3: run [2, 5) -> [1.0, 2.5); inner .4, m=0 -> .4
+    #   left ceil(1.25) = 2 clipped to {0}: 0, right 1 {6}: 0 -> .32
+    # thr .3: run [2, 5) -> [1.0, 2.5); inner .4, left 1 {1}: .2 zeroed
+    #   (< .3), right 0 -> .4
     assert [(r[0], r[1]) for r in rows] == [(0.5, 3.0), (1.0, 2.5)]
     torch.testing.assert_close(torch.tensor([r[2] for r in rows]),
                                torch.tensor([.32, .4]))
@@ -172,71 +179,3 @@ def test_batch_order_and_padding_invariance():
         torch.testing.assert_close(out['score'][sel], one['score'],
                                    atol=1e-6, rtol=0)
         assert (out['end'][sel] <= L).all()
-
-
-def _reference_video(P, A, keep, cas_thr, attn_thr, ratio=0.25, scale=2):
-    """Loop reading of SPEC "Proposals" for one unpadded video (NumPy)."""
-    T, C = P.shape
-    U = scale * T
-    pos = np.arange(U) / scale
-    lo = np.minimum(np.floor(pos).astype(int), T - 1)
-    hi = np.minimum(lo + 1, T - 1)
-    w = pos - np.floor(pos)
-    Pu = P[lo] * (1 - w[:, None]) + P[hi] * w[:, None]
-    Au = A[lo] * (1 - w) + A[hi] * w
-    out = []
-
-    def runs(on):
-        res, t = [], 0
-        while t < U:
-            if on[t]:
-                s = t
-                while t < U and on[t]:
-                    t += 1
-                res.append((s, t - 1))
-            else:
-                t += 1
-        return res
-
-    def oic(sig, s, e):
-        n = e - s + 1
-        m = int(ratio * n)
-        outer = list(range(max(0, s - m), s)) + list(range(e + 1, min(U, e + m + 1)))
-        o = np.mean(sig[outer]) if outer else 0.0
-        return np.mean(sig[s:e + 1]) - o
-
-    for c in np.nonzero(keep)[0]:
-        for thr in cas_thr:
-            sig = np.where(Pu[:, c] < thr, 0, Pu[:, c])
-            for s, e in runs(Pu[:, c] > thr):
-                out.append((c, s / scale, (e + 1) / scale, oic(sig, s, e)))
-        for thr in attn_thr:
-            for s, e in runs(Au > thr):
-                out.append((c, s / scale, (e + 1) / scale, oic(Pu[:, c], s, e)))
-    return sorted(out)
-
-
-def test_matches_loop_reading_random():
-    g = torch.Generator().manual_seed(11)
-    lengths = [17, 5, 12]
-    B, T, C = 3, 17, 3
-    cas = torch.rand(B, T, C, generator=g, dtype=torch.float64) * 0.3
-    attn = torch.rand(B, T, generator=g, dtype=torch.float64) * 0.4 + 0.4
-    vs = torch.tensor([[0.6, 0.1, 0.55], [0.2, 0.3, 0.1], [0.9, 0.8, 0.7]])
-    mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-    out = generate_candidates(cas, attn, vs, mask)
-    keep = kept_classes(vs)
-    for i, L in enumerate(lengths):
-        # thresholds as float32, as the implementation compares in float32
-        cthr = np.float32(CAS_THRESHOLDS)
-        athr = np.float32(ATTN_THRESHOLDS)
-        Pf = cas[i, :L].float().numpy()
-        Af = attn[i, :L].float().numpy()
-        exp = _reference_video(Pf, Af, keep[i].numpy(), cthr, athr)
-        sel = out['batch_idx'] == i
-        got = sorted(zip(out['label'][sel].tolist(), out['start'][sel].tolist(),
-                         out['end'][sel].tolist(), out['score'][sel].tolist()))
-        assert len(got) == len(exp) > 0
-        for a, b in zip(got, exp):
-            assert a[:3] == (b[0], b[1], b[2])
-            assert abs(a[3] - b[3]) < 1e-5
