@@ -1,5 +1,5 @@
 """Straightforward per-proposal NumPy / Python reference implementations of
-candidate generation and class-wise Gaussian soft-NMS (SPEC "Proposals" and
+candidate generation and class-wise Gaussian soft-NMS (docs/method.md, "Candidate proposals" and
 "Inference"), written the way a first implementation usually is: a Python
 loop over videos and classes, then over thresholds, then over runs; soft-NMS
 as the textbook sequential loop inside each (video, class) group.

@@ -6,11 +6,9 @@
 1. Data. ``--data-root`` (default ``data/synthetic_speed_<D>d``) is used as
    it is when it already holds a dataset (``gt_full.json`` + features), e.g.
    real THUMOS14 I3D features. Otherwise synthetic features are generated
-   there: with the real THUMOS14 video lengths, segments and splits when
-   ``../shared/data/THUMOS14/gt_full.json`` exists (``HRPRO_SHARED_DATA``
-   overrides ``../shared/data``), else with the generator's THUMOS-like
-   layout (``VideoLayout(mean_snippets=330)``, 200 train / 212 test videos,
-   20 classes). A stamp file makes a second run reuse the data.
+   there, with the real THUMOS14 video lengths, segments and splits of the
+   shipped ``data/thumos14/gt_full.json``. A stamp file makes a second run
+   reuse the data.
 2. Training: ``configs/hrpro_thumos14.py`` resolved like ``tools/train.py``
    (feat_dim / num_classes from the data, seed 0), MMEngine's Runner
    in-process: 1,000 stage-1 iterations of 16 videos, mining, 20 stage-2
@@ -128,10 +126,11 @@ def peak_rss_mib() -> float:
 # data
 # ---------------------------------------------------------------------------
 def thumos_annotations():
-    shared = os.environ.get('HRPRO_SHARED_DATA',
-                            osp.join(ROOT, '..', 'shared', 'data'))
-    path = osp.join(shared, 'THUMOS14', 'gt_full.json')
-    return osp.abspath(path) if osp.isfile(path) else None
+    path = osp.join(ROOT, 'data', 'thumos14', 'gt_full.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} is missing: it ships with the '
+                                'repository (data/README.md)')
+    return osp.abspath(path)
 
 
 def prepare_data(data_root: str, feat_dim: int, explicit_dim: bool) -> dict:

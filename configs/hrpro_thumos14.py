@@ -1,4 +1,4 @@
-"""HR-Pro, both stages, on THUMOS14 (SPEC.md's schedules and thresholds).
+"""HR-Pro, both stages, on THUMOS14 (the method's schedule (docs/method.md)s and thresholds).
 
     python tools/train.py configs/hrpro_thumos14.py --data-root data/thumos14
     python tools/test.py configs/hrpro_thumos14.py work_dirs/hrpro_thumos14/stage2.pth

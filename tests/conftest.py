@@ -1,28 +1,29 @@
-"""Shared fixtures. Real annotation files are found through HRPRO_SHARED_DATA
-(default ../shared/data); where missing, tests that need them skip, except
-under CI=true, where a missing folder fails."""
-import os
+"""Shared fixtures. The real annotation files are the copies shipped in
+``data/`` (``data/README.md``), so no test that needs them skips."""
 import os.path as osp
+import shutil
 
 import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+# the shipped folders under data/, by the dataset names the tests use
+REAL_ANNOTATIONS = {'THUMOS14': 'thumos14', 'GTEA': 'gtea', 'BEOID': 'beoid',
+                    'ActivityNet1.3': 'activitynet13'}
 
-def shared_data_dir() -> str:
-    return os.environ.get('HRPRO_SHARED_DATA',
-                          osp.join(REPO_ROOT, '..', 'shared', 'data'))
 
-
-@pytest.fixture
-def shared_data():
-    """Path of the folder holding THUMOS14/, GTEA/, BEOID/, ActivityNet1.3/."""
-    path = shared_data_dir()
-    if not osp.isdir(path):
-        if os.environ.get('CI', '').lower() == 'true':
-            pytest.fail(f'HRPRO_SHARED_DATA={path} does not exist (required under CI=true)')
-        pytest.skip(f'real annotation folder {path} not found; set HRPRO_SHARED_DATA')
-    return path
+@pytest.fixture(scope='session')
+def shared_data(tmp_path_factory):
+    """A folder holding THUMOS14/, GTEA/, BEOID/, ActivityNet1.3/: copies of
+    the annotation files shipped in ``data/`` (copies, so that no test can
+    write into the repository)."""
+    root = tmp_path_factory.mktemp('real_annotations')
+    for name, folder in REAL_ANNOTATIONS.items():
+        src = osp.join(REPO_ROOT, 'data', folder)
+        if not osp.isfile(osp.join(src, 'split_train.txt')):
+            pytest.fail(f'{src} lacks the shipped annotation files')
+        shutil.copytree(src, osp.join(str(root), name))
+    return str(root)
 
 
 from _helpers import make_tiny_dataset, run_tool, TINY_TRAIN_OPTIONS  # noqa: E402,F401

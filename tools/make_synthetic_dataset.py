@@ -8,7 +8,7 @@ Examples::
 
     # THUMOS14's real videos, segments and splits with synthetic 256-d features
     python tools/make_synthetic_dataset.py --out data/thumos14_synth \\
-        --feat-dim 256 --annotations ../shared/data/THUMOS14/gt_full.json
+        --feat-dim 256 --annotations data/thumos14/gt_full.json
 
 The generative model is described in docs/synthetic.md. Same arguments give
 byte-identical files. Needs numpy only (torch / OpenMMLab are not imported).

@@ -1,6 +1,6 @@
 """Parsing and validation of the point-supervised TAL annotation files.
 
-Files (see ``SPEC.md``, "Data layout"):
+Files (see ``docs/method.md``, "Data"):
 
 - ``gt_full.json``: ``{"database": {video: {"subset", "duration", "fps",
   "num_frames" (optional), "annotations": [{"label", "segment"}]}}}``

@@ -485,7 +485,7 @@ def test_real_annotations(shared_data, tmp_path, name, num_classes,
     assert n_points == csv_rows  # every CSV point is kept, none dropped
     if name == 'THUMOS14':
         assert classes[0] == 'BaseballPitch' and n_points == 3003
-        # SPEC: 143 snippets hold points of two or more classes
+        # THUMOS14: 143 snippets hold points of two or more classes
         assert shared_class_snippets == 143
     sample = train[0]
     assert sample['inputs'].shape == (

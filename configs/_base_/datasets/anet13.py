@@ -1,4 +1,4 @@
-# ActivityNet 1.3 (200 classes) in the layout of SPEC.md ("Data layout"):
+# ActivityNet 1.3 (200 classes) in the layout of docs/method.md ("Data"):
 # gt_full.json (subsets training / validation; each video needs "fps", or
 # "num_frames" and "duration"), split_train.txt (training videos) and
 # split_test.txt (validation videos), point_labels/point_gaussian.csv without
@@ -13,7 +13,7 @@
 # of another rate need snippet_frames / feature_fps changed here.
 _base_ = ['./thumos14.py']
 data_root = 'data/activitynet13'
-feat_dim = 2048          # None: read from the feature files
+feat_dim = None          # read from the feature files (I3D: 2048); set to fix it
 num_classes = 200
 snippet_frames = 16
 feature_fps = 25.0

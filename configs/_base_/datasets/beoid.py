@@ -1,5 +1,5 @@
 # BEOID (34 object-interaction classes, 46 train / 12 test videos) in the layout of
-# SPEC.md ("Data layout"): gt_full.json (subsets training / validation,
+# docs/method.md ("Data"): gt_full.json (subsets training / validation,
 # fps 30, num_frames), split_train.txt / split_test.txt,
 # point_labels/point_gaussian.csv without class_index (classes are the
 # sorted annotation labels), features/{train,test}/<video>.npy.
@@ -8,7 +8,7 @@
 # feature_fps changed here. No ambiguous segments, no blocked videos.
 _base_ = ['./thumos14.py']
 data_root = 'data/beoid'
-feat_dim = 2048          # None: read from the feature files
+feat_dim = None          # read from the feature files (I3D: 2048); set to fix it
 num_classes = 34
 snippet_frames = 16
 feature_fps = 25.0

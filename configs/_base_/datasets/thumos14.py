@@ -1,7 +1,7 @@
-# THUMOS14 in the layout of SPEC.md ("Data layout"). Override the root with
+# THUMOS14 in the layout of docs/method.md ("Data"). Override the root with
 # tools/train.py --data-root DIR.
 data_root = 'data/thumos14'
-feat_dim = 2048          # None: read from the feature files
+feat_dim = None          # read from the feature files (I3D: 2048); set to fix it
 num_classes = 20
 snippet_frames = 16
 feature_fps = 25.0

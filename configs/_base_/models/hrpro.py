@@ -1,4 +1,4 @@
-# HR-Pro model (SPEC.md). feat_dim / num_classes None: filled from the data.
+# HR-Pro model (docs/method.md). feat_dim / num_classes None: filled from the data.
 model = dict(
     type='HRPro',
     feat_dim=None,

@@ -1,4 +1,4 @@
-# SPEC.md: stage 1 Adam lr 1e-4, wd 5e-4, 1,000 iterations of 16 videos;
+# docs/method.md: stage 1 Adam lr 1e-4, wd 5e-4, 1,000 iterations of 16 videos;
 # stage 2 Adam lr 5e-5, wd 5e-4, 20 epochs of 10 videos.
 # One Adam holds both stages' parameters (the instance head at
 # lr_mult = 5e-5 / 1e-4). In stage 1 the instance head gets no gradient; in

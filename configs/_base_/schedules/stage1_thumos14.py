@@ -1,4 +1,4 @@
-# SPEC.md stage 1: Adam lr 1e-4, weight decay 5e-4, 1,000 iterations of 16.
+# docs/method.md, stage 1: Adam lr 1e-4, weight decay 5e-4, 1,000 iterations of 16.
 stage1_iters = 1000
 stage1_lr = 1e-4
 optim_wrapper = dict(

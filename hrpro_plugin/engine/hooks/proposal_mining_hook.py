@@ -22,7 +22,7 @@ from ...models.utils import batch_point_labels
 @HOOKS.register_module()
 class ProposalMiningHook(Hook):
     """At the switch (``before_stage2``), run the frozen stage-1 model over
-    the training videos in a fixed order and store PP, RP and NP (SPEC.md
+    the training videos in a fixed order and store PP, RP and NP (docs/method.md,
     "Stage 2") in one file under the work dir
     (:mod:`hrpro_plugin.models.proposals.proposal_file` documents it).
 
@@ -37,9 +37,9 @@ class ProposalMiningHook(Hook):
     Args:
         batch_size (int): videos per forward pass. Defaults to 16.
         seed (int | None): NP sampler seed; ``None`` uses the run's seed.
-        np_ratio (float): NP per video = ``int(np_ratio x #PP)`` (SPEC: 0.5;
+        np_ratio (float): NP per video = ``int(np_ratio x #PP)`` (default 0.5;
             0 is the "without NP" ablation).
-        rp_mode (str): ``'reliable'`` (SPEC) or ``'all_containing'`` (the
+        rp_mode (str): ``'reliable'`` (the method) or ``'all_containing'`` (the
             "without RP" ablation, see ``mining.mine_proposals``).
     """
 

@@ -13,7 +13,7 @@ from ...models.utils import batch_point_labels
 class PrototypeInitHook(Hook):
     """Before the first step, run the model in eval mode over the train set
     with all prototypes zero; each prototype becomes the mean embedded
-    feature at that class's point snippets (SPEC.md, "Prototype memory").
+    feature at that class's point snippets (docs/method.md, "Stage 1").
 
     Skipped when the memory is already initialised (a resumed run restores
     it from the checkpoint). Under multi-process training the per-class sums

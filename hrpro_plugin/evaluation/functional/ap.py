@@ -1,6 +1,6 @@
 """Detection average precision for temporal action localization.
 
-Pure NumPy, no framework. Conventions (SPEC.md, "Scoring"):
+Pure NumPy, no framework. Conventions (docs/method.md, "Scoring"):
 
 * per class, predictions are sorted by score, descending, with a *stable*
   sort (ties keep their input order: videos in mapping order, then row

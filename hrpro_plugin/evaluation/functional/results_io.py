@@ -12,7 +12,7 @@ read and write exactly the same things.
 
   Video names are kept verbatim (nothing is stripped, unlike mmaction2's
   ActivityNet evaluation, which drops the first two characters).
-* ``gt_full.json`` + ``split_*.txt`` (SPEC.md, "Data layout").
+* ``gt_full.json`` + ``split_*.txt`` (docs/method.md, "Data").
 * ``Ambiguous_test.txt``: ``video start_s end_s`` lines.
 
 Per-video arrays: segments ``float64 [M, 2]`` seconds, labels ``int64 [M]``

@@ -1,7 +1,7 @@
 """Temporal IoU of 1-D segments: pure functions, no framework.
 
 Continuous convention: a segment ``[s, e]`` has length ``e - s`` (no "+1"
-frame-index convention; SPEC.md's Fix for the reference soft-NMS).
+frame-index convention; a departure from the reference, docs/method.md).
 """
 import numpy as np
 import torch

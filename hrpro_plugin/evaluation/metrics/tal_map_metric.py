@@ -95,7 +95,7 @@ def _get(obj, key):
 
 @METRICS.register_module()
 class TALmAPMetric(BaseMetric):
-    """Temporal action localization mAP (SPEC.md, "Scoring").
+    """Temporal action localization mAP (docs/method.md, "Scoring").
 
     Per class, predictions sorted by score are greedily matched to unmatched
     ground truth of the same video at tIoU >= threshold; AP is the area under

@@ -1,4 +1,4 @@
-"""Instance-level head of HR-Pro stage 2 (SPEC "Stage 2: Heads" and
+"""Instance-level head of HR-Pro stage 2 (docs/method.md, "Stage 2" and
 "Inference"): completeness score and boundary regression of proposals.
 
 Proposals are flat tensors ``batch_idx [N], start [N], end [N]`` in snippet
@@ -36,7 +36,7 @@ def refine_and_clip(start: torch.Tensor, end: torch.Tensor,
                     d_start: torch.Tensor, d_end: torch.Tensor,
                     video_len: torch.Tensor
                     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Refined boxes clipped to the video (SPEC Fix).
+    """Refined boxes clipped to the video (a departure from the reference, docs/method.md).
 
     ``s' = s + d_start * w``, ``e' = e + d_end * w`` (``w = e - s``), then both
     clipped to ``[0, video_len]``; ``valid = e' > s'`` after clipping (an
@@ -216,7 +216,7 @@ class InstanceHead(nn.Module):
                 video_len: Optional[torch.Tensor] = None,
                 use_score: bool = True, use_regression: bool = True
                 ) -> Dict[str, torch.Tensor]:
-        """Fused predictions of candidates (SPEC "Inference").
+        """Fused predictions of candidates (docs/method.md, "Inference").
 
         Args:
             features: ``[B, T, D]``; mask: ``[B, T]``.

@@ -35,7 +35,7 @@ class HRPro(BaseModel):
         memory (dict): the prototype memory.
         focal_loss (dict): L_base.
         contrastive_loss (dict | None): L_contra; ``None`` switches it off.
-        video_loss_weight (float): weight of the video-level BCE (SPEC: 0).
+        video_loss_weight (float): weight of the video-level BCE (the method: 0).
         pseudo_cfg (dict): thresholds of the pseudo-snippet mining.
         proposal_cfg (dict): thresholds of the candidate generator.
         instance_head (dict | None): stage 2; ``None`` for a stage-1 model.
@@ -92,7 +92,7 @@ class HRPro(BaseModel):
                                  if contrastive_loss else None)
         self.video_loss_weight = float(video_loss_weight)
         self.pseudo_cfg = dict(pseudo_cfg)
-        # keys left out take generate_candidates' defaults (SPEC thresholds)
+        # keys left out take generate_candidates' defaults (the method's thresholds)
         self.proposal_cfg = dict(proposal_cfg or {})
         self.stage2_cfg = dict(use_embedded=False, seed=0, use_score=True,
                                use_regression=True)

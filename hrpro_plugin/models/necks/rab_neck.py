@@ -1,7 +1,7 @@
 """Reliability-aware attention blocks (RAB) of HR-Pro stage 1.
 
 The C class prototypes are appended to the T snippet tokens of each video as
-C extra tokens (the prototype vectors themselves, SPEC's Fix), every token
+C extra tokens (the prototype vectors themselves, a departure from the reference listed in docs/method.md), every token
 attends to all valid tokens (padded snippets are excluded through a key
 padding mask; prototype tokens are always valid), each block passes all
 T + C tokens on, and only the T snippet tokens leave the neck.

@@ -1,5 +1,5 @@
-"""Candidate proposals from the fused CAS and the attention (SPEC
-"Proposals"): multi-threshold runs on the 2x upsampled curves, scored by the
+"""Candidate proposals from the fused CAS and the attention (docs/method.md,
+"Candidate proposals"): multi-threshold runs on the 2x upsampled curves, scored by the
 outer-inner-contrast (OIC).
 
 Pure torch, batched over videos with a validity mask; no loop over snippets

@@ -327,7 +327,7 @@ def mine_proposals(candidates: Dict[str, torch.Tensor],
             (fixed video order) to get one reproducible stream.
         np_ratio: NP draws per video = ``int(np_ratio x #PP of the video)``
             (0: no NP, the "without NP" ablation).
-        rp_mode: ``'reliable'`` (SPEC: one RP per point, the highest-OIC
+        rp_mode: ``'reliable'`` (the method: one RP per point, the highest-OIC
             containing proposal between the neighbouring points) or
             ``'all_containing'`` (the "without RP" ablation: every PP of the
             point's class with OIC > 0 that contains the point serves as a

@@ -1,4 +1,4 @@
-"""Pseudo action / background snippets from point labels (SPEC "Pseudo
+"""Pseudo action / background snippets from point labels (docs/method.md, "Pseudo
 snippets", the paper's Algorithm 1 as the reference runs it).
 
 Pure torch, batched over videos with a validity mask; no loop over snippets.

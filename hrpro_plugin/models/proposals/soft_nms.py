@@ -1,4 +1,4 @@
-"""Class-wise Gaussian soft-NMS per video (SPEC "Inference"), batched over
+"""Class-wise Gaussian soft-NMS per video (docs/method.md, "Inference"), batched over
 all (video, class) groups at once, with continuous tIoU (no "+1")."""
 from typing import Optional, Tuple
 

@@ -1,4 +1,4 @@
-"""Known-answer tests of candidate generation (SPEC "Proposals")."""
+"""Known-answer tests of candidate generation (docs/method.md, "Candidate proposals")."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Known-answer tests of mine_pseudo_snippets (SPEC "Pseudo snippets")."""
+"""Known-answer tests of mine_pseudo_snippets (docs/method.md, "Pseudo snippets")."""
 import numpy as np
 import pytest
 import torch

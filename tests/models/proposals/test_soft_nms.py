@@ -1,4 +1,4 @@
-"""Tests of the batched class-wise Gaussian soft-NMS (SPEC "Inference")."""
+"""Tests of the batched class-wise Gaussian soft-NMS (docs/method.md, "Inference")."""
 import math
 
 import numpy as np
