@@ -1,5 +1,6 @@
 """Shared fixtures. The real annotation files are the copies shipped in
 ``data/`` (``data/README.md``), so no test that needs them skips."""
+import os
 import os.path as osp
 import shutil
 

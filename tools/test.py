@@ -4,6 +4,7 @@ Same flags as MMAction2's tools/test.py, plus ``--data-root DIR`` and
 ``--out results.json`` (ActivityNet-style results file).
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -80,5 +81,18 @@ def main(argv=None):
     return metrics
 
 
+def _main_cli():
+    """``main`` with the errors a user can fix (bad data, non-finite model
+    outputs) printed as one line; ``HRPRO_DEBUG=1`` shows the traceback."""
+    from hrpro_plugin.datasets.annotations import DataError
+    from hrpro_plugin.models.localizers.hrpro import NonFiniteLossError
+    try:
+        main()
+    except (DataError, NonFiniteLossError) as err:
+        if os.environ.get('HRPRO_DEBUG'):
+            raise
+        sys.exit(f'error: {err}')
+
+
 if __name__ == '__main__':
-    main()
+    _main_cli()

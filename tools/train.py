@@ -68,6 +68,42 @@ def merge_args(cfg, args):
     return cfg
 
 
+RUN_FILES = ('stage1.pth', 'stage2.pth', 'mined_proposals.pt',
+             'last_checkpoint')
+
+
+def set_aside_previous_run(work_dir: str, keep=None):
+    """A fresh (non-resume) run into a work dir that holds checkpoints or a
+    mining file of an earlier run moves them into
+    ``<work_dir>/previous_run_<time>/`` and says so, so that nothing is
+    overwritten and no stale file is reused. ``keep``: a path not to move
+    (the ``load_from`` checkpoint). Returns the folder, or None."""
+    if not work_dir or not osp.isdir(work_dir):
+        return None
+    keep = osp.abspath(keep) if keep else None
+    names = sorted(n for n in os.listdir(work_dir)
+                   if (n in RUN_FILES or (n.endswith('.pth') and
+                                          n.startswith(('iter_', 'epoch_',
+                                                        'best_'))))
+                   and osp.abspath(osp.join(work_dir, n)) != keep)
+    if not names:
+        return None
+    import time
+    dest = osp.join(work_dir, 'previous_run_' +
+                    time.strftime('%Y%m%d_%H%M%S'))
+    k = 1
+    while osp.exists(dest):
+        dest = f'{dest}_{k}'
+        k += 1
+    os.makedirs(dest)
+    for n in names:
+        os.replace(osp.join(work_dir, n), osp.join(dest, n))
+    print(f'{work_dir} held an earlier run; moved {", ".join(names)} to '
+          f'{dest} (pass --resume to continue that run instead)',
+          flush=True)
+    return dest
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.deterministic:
@@ -76,6 +112,10 @@ def main(argv=None):
         os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    if not cfg.get('resume') and int(os.environ.get('RANK', '0')) == 0:
+        work_dir = cfg.get('work_dir') or osp.join(
+            './work_dirs', osp.splitext(osp.basename(args.config))[0])
+        set_aside_previous_run(work_dir, keep=cfg.get('load_from'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     from mmengine.dist import is_main_process
@@ -84,5 +124,18 @@ def main(argv=None):
     close_distributed()
 
 
+def _main_cli():
+    """``main`` with the errors a user can fix (bad data, a non-finite
+    loss) printed as one line; ``HRPRO_DEBUG=1`` shows the traceback."""
+    from hrpro_plugin.datasets.annotations import DataError
+    from hrpro_plugin.models.localizers.hrpro import NonFiniteLossError
+    try:
+        main()
+    except (DataError, NonFiniteLossError) as err:
+        if os.environ.get('HRPRO_DEBUG'):
+            raise
+        sys.exit(f'error: {err}')
+
+
 if __name__ == '__main__':
-    main()
+    _main_cli()

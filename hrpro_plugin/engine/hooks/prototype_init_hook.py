@@ -6,6 +6,7 @@ from mmengine.logging import print_log
 
 from mmaction.registry import HOOKS
 from ..utils import iterate_dataset, unwrap
+from ...models.localizers.hrpro import NonFiniteLossError, bad_feature_videos
 from ...models.utils import batch_point_labels
 
 
@@ -51,6 +52,7 @@ class PrototypeInitHook(Hook):
         device = memory.prototypes.device
         sums = torch.zeros(C, D, device=device)
         counts = torch.zeros(C, device=device)
+        non_finite, bad_features = [], []
         with torch.no_grad():
             for data in iterate_dataset(dataset, self.batch_size,
                                         progress='initialising prototypes'):
@@ -58,12 +60,26 @@ class PrototypeInitHook(Hook):
                 inputs, samples = data['inputs'], data['data_samples']
                 mask = model.masks_for(inputs, samples)
                 out = model.extract(inputs, mask)
+                emb = out['embedded'].float() * mask[..., None]
+                ok = torch.isfinite(emb).flatten(1).all(1).tolist()
+                names = [ds.metainfo.get('video_name') for ds in samples]
+                if not all(ok):
+                    non_finite += [str(n) for n, o in zip(names, ok) if not o]
+                    bad_features += bad_feature_videos(inputs, names)
                 points = batch_point_labels(samples, inputs.shape[1], C,
                                             device=device)
                 s, c = memory.accumulate_init(out['embedded'].float(), points,
                                               mask)
                 sums += s
                 counts += c
+        if non_finite:
+            raise NonFiniteLossError(
+                'non-finite stage-1 outputs while initialising the '
+                f'prototype memory, for videos {", ".join(non_finite)}; '
+                + (f'their features are not finite or above 1e6 in: '
+                   f'{", ".join(bad_features)}. Fix those feature files.'
+                   if bad_features else 'their features are finite: check '
+                   'the model\'s weights (load_from).'))
         all_reduce(sums)
         all_reduce(counts)
         memory.init_from_sums(sums, counts)

@@ -21,6 +21,21 @@ from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
                      lengths_to_mask)
 
 
+class NonFiniteLossError(RuntimeError):
+    """A training loss (or a stage-1 output) is NaN or infinite; the message
+    names the step, the loss terms and the batch's videos."""
+
+
+def bad_feature_videos(inputs: torch.Tensor, names: Sequence) -> List[str]:
+    """Names of the videos of a padded batch ``[B, T, D]`` whose features
+    hold a NaN, an infinity or a value above 1e6 in magnitude."""
+    x = inputs.detach().float()
+    finite = torch.isfinite(x).flatten(1).all(1)
+    big = x.nan_to_num(0, 0, 0).abs().flatten(1).amax(1) > 1e6
+    return [str(names[i]) for i in range(len(names))
+            if not finite[i] or big[i]]
+
+
 @MODELS.register_module()
 class HRPro(BaseModel):
     """Point-supervised temporal action localizer (HR-Pro, AAAI 2024).
@@ -192,9 +207,40 @@ class HRPro(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}": use loss, predict or tensor')
 
     def loss(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
+        # kept for the error message of parse_losses
+        self._loss_batch = (inputs, [ds.metainfo.get('video_name')
+                                     for ds in data_samples])
         if self.current_stage == 1:
             return self.loss_stage1(inputs, data_samples)
         return self.loss_stage2(inputs, data_samples)
+
+    def parse_losses(self, losses: Dict):
+        """``BaseModel.parse_losses``, then stop on a non-finite loss before
+        the optimizer steps (so no NaN reaches the weights), naming the
+        step, the loss terms and the batch's videos, and the videos whose
+        features are not finite or are huge. Both the plain and the
+        distributed ``train_step`` call this. (A non-finite gradient under
+        a finite loss makes the next step's loss non-finite.)"""
+        loss, log_vars = super().parse_losses(losses)
+        if not bool(torch.isfinite(loss.detach())):
+            raise NonFiniteLossError(self._non_finite_message(log_vars))
+        return loss, log_vars
+
+    def _non_finite_message(self, log_vars) -> str:
+        from mmengine.logging import MessageHub
+        step = MessageHub.get_current_instance().get_info('iter')
+        terms = ', '.join(f'{k}={float(v):g}' for k, v in log_vars.items())
+        inputs, names = getattr(self, '_loss_batch', (None, []))
+        bad = bad_feature_videos(inputs, names) if inputs is not None else []
+        where = (f'; features not finite or above 1e6 in: {", ".join(bad)}'
+                 if bad else '; every video\'s features are finite')
+        return (f'non-finite loss at training step '
+                f'{"?" if step is None else int(step) + 1} (stage '
+                f'{self.current_stage}): {terms}. Batch videos: '
+                f'{", ".join(str(n) for n in names)}{where}. Fix those '
+                'features, or lower the learning rate (optim_wrapper.'
+                'optimizer.lr) if they are fine. Training stopped before '
+                'this step updated the weights.')
 
     # ------------------------------------------------------------------ #
     # stage 1
@@ -256,6 +302,17 @@ class HRPro(BaseModel):
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
         mask = self.masks_for(inputs, data_samples)
         out = self.extract(inputs, mask)
+        finite = torch.isfinite(out['video_scores']).all(1)
+        if not bool(finite.all()):
+            names = [ds.metainfo.get('video_name') for ds in data_samples]
+            bad = [str(n) for n, ok in zip(names, finite.tolist()) if not ok]
+            feats = bad_feature_videos(inputs, names)
+            raise NonFiniteLossError(
+                f'non-finite stage-1 outputs for test video(s) '
+                f'{", ".join(bad)}: they cannot be scored' +
+                (f'; features not finite or above 1e6 in: {", ".join(feats)}'
+                 if feats else "; their features are finite: check the "
+                 "checkpoint's weights"))
         cand = generate_candidates(out['fused_cas'], out['attn'],
                                    out['video_scores'], mask,
                                    **self.proposal_cfg)
