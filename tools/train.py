@@ -128,10 +128,11 @@ def _main_cli():
     """``main`` with the errors a user can fix (bad data, a non-finite
     loss) printed as one line; ``HRPRO_DEBUG=1`` shows the traceback."""
     from hrpro_plugin.datasets.annotations import DataError
+    from hrpro_plugin.engine.config_checks import ConfigError
     from hrpro_plugin.models.localizers.hrpro import NonFiniteLossError
     try:
         main()
-    except (DataError, NonFiniteLossError) as err:
+    except (DataError, NonFiniteLossError, ConfigError) as err:
         if os.environ.get('HRPRO_DEBUG'):
             raise
         sys.exit(f'error: {err}')

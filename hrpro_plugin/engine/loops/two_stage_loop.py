@@ -9,6 +9,7 @@ from mmengine.runner import IterBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmaction.registry import LOOPS
+from ..config_checks import check_two_stage_setup
 from ..utils import unwrap
 
 STAGE1_CKPT = 'stage1.pth'
@@ -64,10 +65,10 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
                  stage2_dataloader: Optional[Union[DataLoader, Dict]] = None,
                  stage2_epochs: int = 0,
                  proposal_file: Optional[str] = None) -> None:
+        check_two_stage_setup(runner, dataloader, stage1_iters,
+                              stage2_epochs, stage2_dataloader)
         self.stage1_iters = int(stage1_iters)
         self.stage2_epochs = int(stage2_epochs)
-        if self.stage2_epochs > 0 and stage2_dataloader is None:
-            raise ValueError('stage2_epochs > 0 needs a stage2_dataloader')
         self.proposal_file = proposal_file or osp.join(runner.work_dir,
                                                        PROPOSAL_FILE)
         self.stage2_dataloader = None
