@@ -52,6 +52,12 @@ class PointTALDataset(BaseDataset):
         snippet_frames (int): Frames a snippet (16).
         feature_fps (float): Frame rate the features were extracted at (25).
         blocked_videos (Sequence[str]): Videos excluded from the set.
+        length_tolerance (float, optional): the number of feature rows
+            ``T`` must lie within this many snippets of the video's
+            ``duration / snippet length`` (default 2: features cut at the
+            last full or partial snippet, or with a window of one or two
+            snippets at an end, pass); else a :class:`DataError` names the
+            video, both lengths and the keys to fix. ``None`` disables it.
         require_points (bool): Training: videos without points are excluded
             (one warning lists them) and every class needs a point. Test
             sets use False; points are still loaded where the CSV has them.
@@ -78,6 +84,7 @@ class PointTALDataset(BaseDataset):
                  snippet_frames: int = 16,
                  feature_fps: float = 25.0,
                  blocked_videos: Sequence[str] = (),
+                 length_tolerance: Optional[float] = 2.0,
                  require_points: bool = True,
                  metainfo: Optional[dict] = None,
                  pipeline: List[Union[dict, Callable]] = [],
@@ -103,6 +110,8 @@ class PointTALDataset(BaseDataset):
         self.feature_fps = float(feature_fps)
         self.snippet_seconds = self.snippet_frames / self.feature_fps
         self.blocked_videos = tuple(blocked_videos)
+        self.length_tolerance = (None if length_tolerance is None else
+                                 float(length_tolerance))
         self.require_points = bool(require_points)
         kwargs.setdefault('data_prefix', dict())
         # build transforms from mmaction's registry so that the pipeline
@@ -259,6 +268,8 @@ class PointTALDataset(BaseDataset):
                     f'{video}: got {dim}, expected {expected}')
             duration = (ann.duration if ann.duration is not None else
                         num_snippets * self.snippet_seconds)
+            self._check_length(video, paths[0], num_snippets, ann.duration,
+                               ann_path)
 
             pts = []
             for r in points_of.get(video, []):
@@ -323,6 +334,23 @@ class PointTALDataset(BaseDataset):
                     f'point in the training videos of {split_path}; every '
                     'class needs at least one training point')
         return data_list
+
+    def _check_length(self, video, path, num_snippets, duration, ann_path):
+        if self.length_tolerance is None or duration is None:
+            return
+        expected = duration / self.snippet_seconds
+        if abs(num_snippets - expected) <= self.length_tolerance:
+            return
+        raise DataError(
+            f'{path}: video {video}: {num_snippets} feature rows '
+            f'({num_snippets * self.snippet_seconds:.2f} s at '
+            f'{self.snippet_seconds:g} s a snippet) but {ann_path} gives a '
+            f'duration of {duration:.2f} s ({expected:.1f} snippets); more '
+            f'than {self.length_tolerance:g} snippets apart. Check that the '
+            'features belong to this video and the dataset\'s snippet_frames '
+            f'({self.snippet_frames}) and feature_fps ({self.feature_fps:g}) '
+            'match the extraction, or set length_tolerance (None disables '
+            'the check)')
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Classes of the video (its multi-hot video label)."""
