@@ -243,3 +243,13 @@ def test_anet13_config_fits_the_real_layout(shared_data, tmp_path):
     assert names == cover  # 'v_' kept
     sample = test_ds[0]
     assert sample['data_samples'].metainfo['video_name'] == test_videos[0]
+
+
+def test_every_full_config_caps_detections_per_video():
+    """The shipped configs keep at most 500 detections a video (measured to
+    cost 0.05 avg mAP on THUMOS14-scale synthetic data)."""
+    from mmengine.config import Config
+    for name in ('hrpro_thumos14', 'hrpro_gtea', 'hrpro_beoid', 'hrpro_anet13',
+                 'hrpro_synthetic'):
+        cfg = Config.fromfile(f'configs/{name}.py')
+        assert cfg.model.post_processor.top_k == 500, name
