@@ -62,12 +62,18 @@ def _write(path, stamp):
     save_proposals(path, data)
 
 
-def test_reuse_only_for_the_same_inputs(tmp_path):
+def _mined(tmp_path):
+    """A hook, model, dataset and a mining file written from them."""
     hook = ProposalMiningHook()
     model, ds = _Model(), _Dataset()
     stamp = hook._stamp(_runner(model), ds)
     path = str(tmp_path / 'mined_proposals.pt')
     _write(path, stamp)
+    return hook, model, ds, stamp, path
+
+
+def test_reuse_only_for_the_same_inputs(tmp_path):
+    hook, model, ds, stamp, path = _mined(tmp_path)
     assert hook._reusable(path, stamp, ds)
 
     # another learning rate -> other stage-1 weights, same size and seed
@@ -92,11 +98,7 @@ def test_reuse_only_for_the_same_inputs(tmp_path):
 
 
 def test_mismatch_is_said(tmp_path):
-    hook = ProposalMiningHook()
-    model, ds = _Model(), _Dataset()
-    stamp = hook._stamp(_runner(model), ds)
-    path = str(tmp_path / 'mined_proposals.pt')
-    _write(path, stamp)
+    hook, model, ds, stamp, path = _mined(tmp_path)
     logged = []
     import hrpro_plugin.engine.hooks.proposal_mining_hook as mod
     orig = mod.print_log
