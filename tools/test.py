@@ -81,18 +81,6 @@ def main(argv=None):
     return metrics
 
 
-def _main_cli():
-    """``main`` with the errors a user can fix (bad data, non-finite model
-    outputs) printed as one line; ``HRPRO_DEBUG=1`` shows the traceback."""
-    from hrpro_plugin.datasets.annotations import DataError
-    from hrpro_plugin.models.localizers.hrpro import NonFiniteLossError
-    try:
-        main()
-    except (DataError, NonFiniteLossError) as err:
-        if os.environ.get('HRPRO_DEBUG'):
-            raise
-        sys.exit(f'error: {err}')
-
-
 if __name__ == '__main__':
-    _main_cli()
+    from hrpro_plugin.apis.cli import run_cli
+    run_cli(main)

@@ -91,9 +91,9 @@ def set_aside_previous_run(work_dir: str, keep=None):
     import time
     dest = osp.join(work_dir, 'previous_run_' +
                     time.strftime('%Y%m%d_%H%M%S'))
-    k = 1
+    base, k = dest, 1
     while osp.exists(dest):
-        dest = f'{dest}_{k}'
+        dest = f'{base}_{k}'
         k += 1
     os.makedirs(dest)
     for n in names:
@@ -113,9 +113,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     if not cfg.get('resume') and int(os.environ.get('RANK', '0')) == 0:
-        work_dir = cfg.get('work_dir') or osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0])
-        set_aside_previous_run(work_dir, keep=cfg.get('load_from'))
+        # apply_runner_args has set cfg.work_dir
+        set_aside_previous_run(cfg.work_dir, keep=cfg.get('load_from'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     from mmengine.dist import is_main_process
@@ -124,19 +123,6 @@ def main(argv=None):
     close_distributed()
 
 
-def _main_cli():
-    """``main`` with the errors a user can fix (bad data, a non-finite
-    loss) printed as one line; ``HRPRO_DEBUG=1`` shows the traceback."""
-    from hrpro_plugin.datasets.annotations import DataError
-    from hrpro_plugin.engine.config_checks import ConfigError
-    from hrpro_plugin.models.localizers.hrpro import NonFiniteLossError
-    try:
-        main()
-    except (DataError, NonFiniteLossError, ConfigError) as err:
-        if os.environ.get('HRPRO_DEBUG'):
-            raise
-        sys.exit(f'error: {err}')
-
-
 if __name__ == '__main__':
-    _main_cli()
+    from hrpro_plugin.apis.cli import run_cli
+    run_cli(main)
