@@ -1,7 +1,10 @@
 """Test a trained HR-Pro checkpoint and print the mAP table.
 
-Same flags as MMAction2's tools/test.py, plus ``--data-root DIR`` and
-``--out results.json`` (ActivityNet-style results file).
+Same flags as MMAction2's tools/test.py (``--work-dir``, ``--dump``,
+``--cfg-options``, ``--launcher``), plus ``--data-root DIR``, ``--out
+results.json`` (ActivityNet-style results file), ``--metrics-out`` and
+``--per-class``. A ``--dump`` file scores with MMAction2's
+``tools/analysis_tools/eval_metric.py CONFIG FILE``.
 """
 import argparse
 import os
@@ -13,6 +16,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import hrpro_plugin  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+from mmaction.registry import RUNNERS  # noqa: E402
 
 from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
                                close_distributed, fill_from_checkpoint)
@@ -50,7 +54,7 @@ def merge_args(cfg, args):
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError('--dump must end in .pkl or .pickle')
         evaluators = list(evaluators) + [
-            dict(type='DumpResults', out_file_path=args.dump)]
+            dict(type='DumpTALResults', out_file_path=args.dump)]
     cfg.test_evaluator = evaluators if len(evaluators) > 1 else evaluators[0]
     # loaded strictly in main(): mmengine's load_from is non-strict and
     # would only log a mismatching checkpoint, then score a partly random
@@ -60,6 +64,7 @@ def merge_args(cfg, args):
     cfg.train_dataloader = None
     cfg.train_cfg = None
     cfg.optim_wrapper = None
+    cfg.param_scheduler = None
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     fill_from_checkpoint(cfg, args.checkpoint)
     return cfg
@@ -69,7 +74,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    runner = Runner.from_cfg(cfg)
+    # as MMAction2's tools: the config's runner_type, else MMEngine's Runner
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg else
+              Runner.from_cfg(cfg))
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     metrics = runner.test()
     if args.metrics_out:

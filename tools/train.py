@@ -13,6 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import hrpro_plugin  # noqa: E402,F401  (applies compat, registers parts)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+from mmaction.registry import RUNNERS  # noqa: E402
 
 from hrpro_plugin.apis import (add_runner_args, apply_runner_args,  # noqa: E402
                                close_distributed, fill_model_dims)
@@ -29,8 +30,8 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='bf16 autocast on GPU (same as model.bf16=True)')
     parser.add_argument('--no-validate', action='store_true',
-                        help='kept for MMAction2 compatibility (HR-Pro never '
-                        'validates during training)')
+                        help='do not validate during training (drops the '
+                        "config's val_dataloader, val_cfg and val_evaluator)")
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate with the batch size')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
@@ -115,7 +116,9 @@ def main(argv=None):
     if not cfg.get('resume') and int(os.environ.get('RANK', '0')) == 0:
         # apply_runner_args has set cfg.work_dir
         set_aside_previous_run(cfg.work_dir, keep=cfg.get('load_from'))
-    runner = Runner.from_cfg(cfg)
+    # as MMAction2's tools: the config's runner_type, else MMEngine's Runner
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg else
+              Runner.from_cfg(cfg))
     runner.train()
     from mmengine.dist import is_main_process
     if is_main_process():

@@ -1,10 +1,14 @@
 default_scope = 'mmaction'
+# MMEngine's Runner with the hook table and paramwise lines at DEBUG
+runner_type = 'HRProRunner'
 custom_imports = dict(imports=['hrpro_plugin'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, ignore_last=False),
+    # metrics logged at the global iteration (the step of scalars.json)
+    logger=dict(type='LoggerHook', interval=20, ignore_last=False,
+                log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # stage1.pth / stage2.pth are written by the train loop at the end of
     # each stage; these are for resuming long runs.

@@ -32,6 +32,30 @@ def _short_list(items: Sequence[str], limit: int = 20) -> str:
     return text
 
 
+def _check_holdout(holdout: Optional[dict]) -> Optional[dict]:
+    if holdout is None:
+        return None
+    if not isinstance(holdout, dict):
+        raise ValueError(f'holdout must be a dict(ratio=..., seed=..., '
+                         f'use=...), got {holdout!r}')
+    unknown = set(holdout) - {'ratio', 'seed', 'use'}
+    if unknown:
+        raise ValueError(f'holdout: unknown key(s) {sorted(unknown)}; '
+                         'expected ratio, seed, use')
+    ratio = holdout.get('ratio')
+    seed = holdout.get('seed', 0)
+    use = holdout.get('use')
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or \
+            not 0 < ratio < 1:
+        raise ValueError(f'holdout.ratio must be a number in (0, 1), got '
+                         f'{ratio!r}')
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f'holdout.seed must be an integer, got {seed!r}')
+    if use not in ('train', 'val'):
+        raise ValueError(f"holdout.use must be 'train' or 'val', got {use!r}")
+    return dict(ratio=float(ratio), seed=int(seed), use=use)
+
+
 @DATASETS.register_module()
 class PointTALDataset(BaseDataset):
     """Videos of one split with their snippet features, ground-truth
@@ -58,6 +82,15 @@ class PointTALDataset(BaseDataset):
             last full or partial snippet, or with a window of one or two
             snippets at an end, pass); else a :class:`DataError` names the
             video, both lengths and the keys to fix. ``None`` disables it.
+        holdout (dict, optional): a seeded split of the split file's videos
+            into a training part and a held-out validation part:
+            ``dict(ratio=0.2, seed=0, use='train')`` keeps the other 80 %,
+            ``use='val'`` the held-out 20 % (``round(ratio x N)``, at least
+            1, drawn after the blocked videos are removed and before videos
+            without points are dropped, so the two parts are disjoint and
+            the same for any ``require_points``). Validation sets use
+            ``use='val'`` with ``require_points=False``; ground truth comes
+            from ``gt_full.json`` as for a test set.
         require_points (bool): Training: videos without points are excluded
             (one warning lists them) and every class needs a point. Test
             sets use False; points are still loaded where the CSV has them.
@@ -85,6 +118,7 @@ class PointTALDataset(BaseDataset):
                  feature_fps: float = 25.0,
                  blocked_videos: Sequence[str] = (),
                  length_tolerance: Optional[float] = 2.0,
+                 holdout: Optional[dict] = None,
                  require_points: bool = True,
                  metainfo: Optional[dict] = None,
                  pipeline: List[Union[dict, Callable]] = [],
@@ -113,6 +147,7 @@ class PointTALDataset(BaseDataset):
         self.length_tolerance = (None if length_tolerance is None else
                                  float(length_tolerance))
         self.require_points = bool(require_points)
+        self.holdout = _check_holdout(holdout)
         kwargs.setdefault('data_prefix', dict())
         # build transforms from mmaction's registry so that the pipeline
         # resolves without a default scope (its parents are searched too)
@@ -203,6 +238,9 @@ class PointTALDataset(BaseDataset):
             if not videos:
                 raise DataError(f'{split_path}: no video left after removing '
                                 'the blocked videos')
+
+        if self.holdout is not None:
+            videos = self._holdout_part(videos, split_path)
 
         database = load_gt_database(ann_path)
         absent = [v for v in videos if v not in database]
@@ -334,6 +372,23 @@ class PointTALDataset(BaseDataset):
                     f'point in the training videos of {split_path}; every '
                     'class needs at least one training point')
         return data_list
+
+    def _holdout_part(self, videos: List[str], split_path: str) -> List[str]:
+        ratio, seed, use = (self.holdout[k] for k in ('ratio', 'seed', 'use'))
+        ordered = sorted(set(videos))
+        n_held = min(max(1, int(round(ratio * len(ordered)))),
+                     len(ordered) - 1)
+        if n_held < 1:
+            raise DataError(f'{split_path}: holdout needs at least 2 videos, '
+                            f'the split has {len(ordered)}')
+        perm = np.random.default_rng(seed).permutation(len(ordered))
+        held = {ordered[i] for i in perm[:n_held]}
+        part = [v for v in videos if (v in held) == (use == 'val')]
+        print_log(f'{split_path}: holdout(ratio={ratio:g}, seed={seed}): '
+                  f'{n_held} of {len(ordered)} videos held out for '
+                  f'validation; this set uses the {use} part '
+                  f'({len(part)} videos)', logger='current')
+        return part
 
     def _check_length(self, video, path, num_snippets, duration, ann_path):
         if self.length_tolerance is None or duration is None:

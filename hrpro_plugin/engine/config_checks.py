@@ -80,3 +80,21 @@ def check_two_stage_setup(runner, dataloader, stage1_iters, stage2_epochs,
                                not isinstance(lr, Number)):
             raise ConfigError(f'optim_wrapper.optimizer.lr must be a number, '
                               f'got {lr!r} ({type(lr).__name__})')
+
+
+def check_val_setup(val_interval, val_begin, stage2_val_interval,
+                    stage2_val_begin) -> None:
+    """``train_cfg`` validation keys: positive integers (``val_interval``
+    may be ``None``: validate at the end of stage 1 only)."""
+    for key, value, optional in (
+            ('val_interval', val_interval, True),
+            ('val_begin', val_begin, False),
+            ('stage2_val_interval', stage2_val_interval, False),
+            ('stage2_val_begin', stage2_val_begin, False)):
+        if value is None and optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(
+                f'train_cfg.{key} must be a positive integer, got {value!r}'
+                + (' (None: validate at the end of stage 1 only)'
+                   if optional else ''))

@@ -4,7 +4,6 @@ from typing import Iterator, List
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import get_dist_info, is_main_process
 from mmengine.model import is_model_wrapper
-from mmengine.utils import ProgressBar
 
 
 def unwrap(model):
@@ -17,21 +16,21 @@ def iterate_dataset(dataset, batch_size: int, shard: bool = True,
 
     With ``shard=True`` each process takes every world_size-th video (no
     padding: unlike ``DefaultSampler``, no video is seen twice, so sums over
-    processes are exact). Shows a progress bar on the main process.
+    processes are exact). Shows progress on the main process (a bar on a
+    terminal, a short line every 10 % in a log file).
     """
     rank, world = get_dist_info()
     indices = list(range(len(dataset)))
     if shard:
         indices = indices[rank::world]
-    bar = ProgressBar(len(indices)) if (progress and is_main_process()) else None
-    if bar is not None:
-        print(f'\n{progress}', flush=True)
+    from .log_utils import Progress
+    bar = (Progress(len(indices), progress)
+           if (progress and is_main_process()) else None)
     for i in range(0, len(indices), batch_size):
         chunk = indices[i:i + batch_size]
         yield pseudo_collate([dataset[j] for j in chunk])
         if bar is not None:
-            for _ in chunk:
-                bar.update()
+            bar.update(len(chunk))
     if bar is not None:
-        print('', flush=True)
+        bar.close()
 

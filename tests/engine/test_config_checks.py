@@ -22,6 +22,10 @@ CASES = [
     (['train_cfg.stage2_dataloader.batch_size=0'],
      'train_cfg.stage2_dataloader.batch_size must be a positive integer, '
      'got 0'),
+    (['train_cfg.val_interval=0'],
+     'train_cfg.val_interval must be a positive integer, got 0'),
+    (['train_cfg.stage2_val_interval=-1'],
+     'train_cfg.stage2_val_interval must be a positive integer, got -1'),
     (['optim_wrapper.optimizer.lr=fast'],
      "optim_wrapper.optimizer.lr must be a number, got 'fast' (str)"),
 ]

@@ -9,7 +9,8 @@ from mmengine.runner import IterBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmaction.registry import LOOPS
-from ..config_checks import check_two_stage_setup
+from ..config_checks import check_two_stage_setup, check_val_setup
+from ..log_utils import log_trained_lrs, quiet_runner_logs
 from ..utils import unwrap
 
 STAGE1_CKPT = 'stage1.pth'
@@ -39,11 +40,36 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
 
     MMEngine's loops know one dataloader and one schedule; HR-Pro needs an
     iteration-based stage 1 and an epoch-based stage 2 over data that only
-    exists after the switch, hence this loop. The global iteration counter
-    runs through both stages, so ``--resume`` works from any checkpoint:
-    before the switch it continues stage 1; at or after it, the mining file
-    in the work dir is reused (never mined twice) and stage 2 continues at
-    the right epoch and batch.
+    exists after the switch, hence this loop. Each stage behaves as the
+    MMEngine loop of its kind:
+
+    - Stage 1 is an ``IterBasedTrainLoop``: ``before_train_epoch`` once,
+      then ``before/after_train_iter`` with ``batch_idx`` = the global
+      iteration. When stage 2 follows, stage 1 ends with the switch instead
+      of ``after_train_epoch``, so epoch-based hooks and schedulers
+      (``CheckpointHook(by_epoch=True)``, ``MultiStepLR(by_epoch=True)``)
+      count stage-2 epochs only: epoch 1 is the first stage-2 epoch. A
+      stage-1-only run (``stage2_epochs=0``) calls ``after_train_epoch``
+      once at its end, as ``IterBasedTrainLoop`` does.
+    - Stage 2 is an ``EpochBasedTrainLoop``: ``before_train_epoch`` and
+      ``after_train_epoch`` around each epoch, ``batch_idx`` counted within
+      the epoch, ``runner.epoch`` = stage-2 epochs done, log lines as
+      ``Epoch(train) [k][i/n]``.
+    - Iteration-based hooks and schedulers see one global iteration counter
+      through both stages (``runner.iter``; ``max_iters`` = stage-1
+      iterations + stage-2 epochs x batches an epoch).
+
+    Validation (only where the config has ``val_dataloader``, ``val_cfg``
+    and ``val_evaluator``; ``tools/train.py --no-validate`` removes them)
+    runs MMEngine's ``ValLoop``: in stage 1 every ``val_interval``
+    iterations from ``val_begin`` on and at the end of stage 1; in stage 2
+    every ``stage2_val_interval`` epochs from ``stage2_val_begin`` on and
+    after the last epoch. ``CheckpointHook(save_best=...)`` keeps the best
+    of all of them (named by global iteration with ``by_epoch=False``).
+
+    ``--resume`` works from any checkpoint: before the switch it continues
+    stage 1; at or after it, the mining file in the work dir is reused
+    (never mined twice) and stage 2 continues at the right epoch and batch.
 
     Hooks: ``before_stage2(runner, proposal_file=...)`` is called at the
     switch (:class:`ProposalMiningHook` implements it). Checkpoints
@@ -56,6 +82,11 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
         stage2_epochs (int): stage-2 epochs.
         proposal_file (str | None): where the mining output goes; default
             ``<work_dir>/mined_proposals.pt``.
+        val_interval (int | None): stage-1 iterations between validations;
+            ``None``: only at the end of stage 1.
+        val_begin (int): first stage-1 iteration that may validate.
+        stage2_val_interval (int): stage-2 epochs between validations.
+        stage2_val_begin (int): first stage-2 epoch that may validate.
     """
 
     def __init__(self,
@@ -64,9 +95,18 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
                  stage1_iters: int,
                  stage2_dataloader: Optional[Union[DataLoader, Dict]] = None,
                  stage2_epochs: int = 0,
-                 proposal_file: Optional[str] = None) -> None:
+                 proposal_file: Optional[str] = None,
+                 val_interval: Optional[int] = None,
+                 val_begin: int = 1,
+                 stage2_val_interval: int = 1,
+                 stage2_val_begin: int = 1) -> None:
         check_two_stage_setup(runner, dataloader, stage1_iters,
                               stage2_epochs, stage2_dataloader)
+        check_val_setup(val_interval, val_begin, stage2_val_interval,
+                        stage2_val_begin)
+        # the loop is built before the optimizer: silence its per-parameter
+        # log lines from here on
+        quiet_runner_logs(runner)
         self.stage1_iters = int(stage1_iters)
         self.stage2_epochs = int(stage2_epochs)
         self.proposal_file = proposal_file or osp.join(runner.work_dir,
@@ -83,20 +123,31 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
             stage2_iters = self.stage2_epochs * len(stage2_dataloader)
         super().__init__(runner, dataloader,
                          max_iters=self.stage1_iters + stage2_iters,
-                         val_begin=10**9, val_interval=10**9)
+                         val_begin=int(val_begin),
+                         val_interval=int(val_interval or
+                                          max(self.stage1_iters, 1)))
+        self._max_epochs = max(self.stage2_epochs, 1)
+        self.stage2_val_interval = int(stage2_val_interval)
+        self.stage2_val_begin = int(stage2_val_begin)
 
+    # ------------------------------------------------------------------
     def run(self):
         runner = self.runner
         runner.call_hook('before_train')
-        runner.call_hook('before_train_epoch')
         if self._iter < self.stage1_iters:
+            runner.call_hook('before_train_epoch')
             self._run_stage1()
+            if self.stage2_epochs == 0:
+                runner.call_hook('after_train_epoch')
         if self.stage2_epochs > 0 and not self.stop_training:
             self._switch()
             self._run_stage2()
-        runner.call_hook('after_train_epoch')
         runner.call_hook('after_train')
         return runner.model
+
+    def _validate(self):
+        if self.runner.val_loop is not None:
+            self.runner.val_loop.run()
 
     def _run_stage1(self):
         if self._iter > 0:
@@ -108,6 +159,10 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
         while self._iter < self.stage1_iters and not self.stop_training:
             self.runner.model.train()
             self.run_iter(next(self.dataloader_iterator))
+            if self._iter >= self.val_begin and (
+                    self._iter % self.val_interval == 0
+                    or self._iter == self.stage1_iters):
+                self._validate()
         self._save(STAGE1_CKPT)
 
     def _switch(self):
@@ -122,6 +177,23 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
                   logger='current')
         self.runner.call_hook('before_stage2',
                               proposal_file=self.proposal_file)
+        # from here on the runner's train dataloader is stage 2's, and log
+        # lines read Epoch(train) [k][i/n] as in an epoch-based run
+        self.dataloader = self.stage2_dataloader
+        self.runner.log_processor.by_epoch = True
+
+    def run_iter(self, data_batch, batch_idx: Optional[int] = None) -> None:
+        """One training step; ``batch_idx`` defaults to the global iteration
+        (stage 1) and is the index within the epoch in stage 2."""
+        idx = self._iter if batch_idx is None else batch_idx
+        self.runner.call_hook('before_train_iter', batch_idx=idx,
+                              data_batch=data_batch)
+        log_trained_lrs(self.runner)
+        outputs = self.runner.model.train_step(
+            data_batch, optim_wrapper=self.runner.optim_wrapper)
+        self.runner.call_hook('after_train_iter', batch_idx=idx,
+                              data_batch=data_batch, outputs=outputs)
+        self._iter += 1
 
     def _run_stage2(self):
         loader = self.stage2_dataloader
@@ -132,22 +204,34 @@ class TwoStageTrainLoop(IterBasedTrainLoop):
             print_log(f'resuming stage 2 at epoch {first_epoch + 1}, batch '
                       f'{offset}', logger='current', level=logging.WARNING)
         for epoch in range(first_epoch, self.stage2_epochs):
+            if self.stop_training:
+                return
             self._epoch = epoch
-            sampler = getattr(loader, 'sampler', None)
-            if hasattr(sampler, 'set_epoch'):
-                sampler.set_epoch(epoch)
-            batch_sampler = getattr(loader, 'batch_sampler', None)
-            if hasattr(batch_sampler, 'set_epoch'):
-                batch_sampler.set_epoch(epoch)
+            self._set_epoch(loader, epoch)
+            print_log(f'stage 2: epoch {epoch + 1}/{self.stage2_epochs} '
+                      f'({per_epoch} batches)', logger='current')
+            self.runner.call_hook('before_train_epoch')
             for i, data_batch in enumerate(loader):
                 if epoch == first_epoch and i < offset:
                     continue
                 if self.stop_training:
                     return
                 self.runner.model.train()
-                self.run_iter(data_batch)
-        self._epoch = self.stage2_epochs
+                self.run_iter(data_batch, batch_idx=i)
+            self.runner.call_hook('after_train_epoch')
+            self._epoch = epoch + 1
+            if self._epoch >= self.stage2_val_begin and (
+                    self._epoch % self.stage2_val_interval == 0
+                    or self._epoch == self.stage2_epochs):
+                self._validate()
         self._save(FINAL_CKPT)
+
+    @staticmethod
+    def _set_epoch(loader, epoch: int):
+        for sampler in (getattr(loader, 'sampler', None),
+                        getattr(loader, 'batch_sampler', None)):
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(epoch)
 
     def _save(self, filename: str):
         # meta iter = iterations done (the stock hook saves iter + 1 from

@@ -136,7 +136,10 @@ class TALmAPMetric(BaseMetric):
     ``gt_instances.labels`` ``[N]`` (taken from ``data_batch`` when the
     output sample lacks them); ``pred_instances.segments`` ``[M, 2]``
     seconds, ``.labels`` ``[M]``, ``.scores`` ``[M]`` (``M`` may be 0).
-    Class names come from ``dataset_meta['classes']``.
+    Class names come from ``dataset_meta['classes']``, or, where no dataset
+    set it (offline evaluation of a ``tools/test.py --dump`` file with
+    MMAction2's ``eval_metric.py``), from the samples' ``classes`` key,
+    which :class:`DumpTALResults` writes.
     """
 
     default_prefix: Optional[str] = ''
@@ -199,6 +202,9 @@ class TALmAPMetric(BaseMetric):
                 raise KeyError(f'TALmAPMetric: sample {video!r} lacks '
                                f'{" and ".join(missing)}')
             record = dict(video_name=str(video))
+            names = _get(sample, 'classes')
+            if names is not None:
+                record['classes'] = tuple(names)
             for prefix, inst, keys in (('gt', gt, ('segments', 'labels')),
                                        ('pred', pred, ('segments', 'labels',
                                                        'scores'))):
@@ -229,9 +235,17 @@ class TALmAPMetric(BaseMetric):
         """mAP (percent) from the gathered records of every process."""
         classes = (self.dataset_meta or {}).get('classes')
         if classes is None:
+            stored = {r['classes'] for r in results if 'classes' in r}
+            if len(stored) > 1:
+                raise ValueError('TALmAPMetric: the samples carry '
+                                 f'{len(stored)} different class lists')
+            classes = stored.pop() if stored else None
+        if classes is None:
             raise ValueError(
-                'TALmAPMetric needs dataset_meta["classes"] (the class '
-                'names); the runner sets it from the dataset\'s metainfo')
+                'TALmAPMetric needs the class names: dataset_meta["classes"] '
+                "(set by the runner from the dataset's metainfo) or a "
+                '"classes" key in the samples (tools/test.py --dump writes '
+                'it)')
         classes = list(classes)
 
         records = OrderedDict()

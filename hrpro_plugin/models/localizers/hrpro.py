@@ -140,6 +140,12 @@ class HRPro(BaseModel):
     def stage1_modules(self) -> List[torch.nn.Module]:
         return [m for m in (self.neck, self.head) if m is not None]
 
+    def trainable_modules(self) -> List[torch.nn.Module]:
+        """The modules the current stage trains (the lr logged is theirs)."""
+        if self.current_stage == 1:
+            return self.stage1_modules()
+        return [self.instance_head]
+
     def switch_to_stage2(self) -> None:
         """Freeze the stage-1 network and memory; stage 2 trains the
         instance head only. Frozen parameters get no gradient, so the
