@@ -5,7 +5,7 @@ outer-inner-contrast (OIC).
 Pure torch, batched over videos with a validity mask; no loop over snippets
 or proposals (only over the small fixed set of branches).
 """
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -236,3 +236,33 @@ def generate_candidates(fused_cas: torch.Tensor,
         end=e.to(torch.float32) / scale,
         label=kc[pair],
         score=score.to(torch.float32))
+
+
+def top_per_video(batch_idx: torch.Tensor, score: torch.Tensor,
+                  k: int) -> torch.Tensor:
+    """Indices of the ``k`` highest scores of every video (ties: lower
+    index first), in input order."""
+    n = score.numel()
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long, device=score.device)
+    o1 = torch.sort(score, descending=True, stable=True).indices
+    order = o1[torch.sort(batch_idx[o1], stable=True).indices]
+    b = batch_idx[order]
+    ar = torch.arange(n, device=score.device)
+    is_first = torch.ones(n, dtype=torch.bool, device=score.device)
+    is_first[1:] = b[1:] != b[:-1]
+    first = torch.cummax(torch.where(is_first, ar, torch.zeros_like(ar)),
+                         0).values
+    return torch.sort(order[(ar - first) < int(k)]).values
+
+
+def cap_candidates(cand: Dict[str, torch.Tensor],
+                   max_per_video: Optional[int]) -> Dict[str, torch.Tensor]:
+    """Keep the ``max_per_video`` best candidates (by OIC score) of every
+    video, in their order; ``None`` keeps all."""
+    if max_per_video is None:
+        return cand
+    keep = top_per_video(cand['batch_idx'], cand['score'], max_per_video)
+    if keep.numel() == cand['score'].numel():
+        return cand
+    return {key: value[keep] for key, value in cand.items()}
