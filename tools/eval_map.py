@@ -18,6 +18,12 @@ last line of stdout, a JSON object with fractions (not percent)::
 
 ``avg`` is the mean over all evaluated thresholds. The evaluated set is the
 split minus the blocked videos; predictions for other videos are ignored.
+
+``gt_full.json`` and the split file are read by the dataset's parser
+(``hrpro_plugin.datasets.annotations``): a file the dataset refuses (a
+reversed or zero-length segment, one past the video's end, a video listed
+twice in the split, ...) is refused here too, with the same one-line
+message (the traceback only with ``HRPRO_DEBUG=1``).
 """
 import argparse
 import json
@@ -120,4 +126,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from hrpro_plugin.apis.cli import run_cli
+    run_cli(main)

@@ -6,8 +6,15 @@ PATH is one ``<video>.npy`` file (float ``[T, D]``), a folder of them, or a
 folder with ``rgb/`` and ``flow/`` sub-folders (concatenated rgb first). The
 class list is the checkpoint's. Writes an ActivityNet-style results JSON
 (segments in seconds) and prints the top detections of each video.
+
+Without ``--out`` the file goes to
+``work_dirs/infer/<checkpoint folder>_<checkpoint name>/results.json``
+(never to the current folder); ``--out`` may not name one of the inputs
+(config, checkpoint, a feature file). A bad input ends with one line naming
+the file (``HRPRO_DEBUG=1``: the traceback).
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -26,9 +33,10 @@ def parse_args(argv=None):
     parser.add_argument('--features', required=True,
                         help='a .npy file [T, D], a folder of them, or a '
                         'folder with rgb/ and flow/ sub-folders')
-    parser.add_argument('--out', default='results.json',
+    parser.add_argument('--out', default=None,
                         help='results JSON (ActivityNet format; default '
-                        'results.json)')
+                        'work_dirs/infer/<checkpoint folder>_<checkpoint '
+                        'name>/results.json)')
     parser.add_argument('--snippet-seconds', type=float, default=None,
                         help="seconds a snippet covers (default: the config's "
                         'snippet_frames / feature_fps, e.g. 16 / 25 = 0.64)')
@@ -58,18 +66,35 @@ def summarize(result, top: int = 3) -> str:
     return head + (': ' + '; '.join(parts) if parts else '')
 
 
+def default_out(checkpoint: str) -> str:
+    """``work_dirs/infer/<folder>_<stem>/results.json`` for the checkpoint
+    ``.../<folder>/<stem>.pth`` (relative to the current folder, as
+    tools/train.py's work dirs)."""
+    path = osp.abspath(checkpoint)
+    stem = osp.splitext(osp.basename(path))[0]
+    folder = osp.basename(osp.dirname(path))
+    name = f'{folder}_{stem}' if folder else stem
+    return osp.join('work_dirs', 'infer', name, 'results.json')
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.out is None:
+        args.out = default_out(args.checkpoint)
     if args.device.startswith('cuda'):
         import torch
         if not torch.cuda.is_available():
             sys.exit(f'--device {args.device}: CUDA is not available')
     from hrpro_plugin.apis import (collect_feature_files, inference_localizer,
                                    init_localizer)
-    from hrpro_plugin.evaluation.functional.results_io import write_results
+    from hrpro_plugin.evaluation.functional.results_io import (
+        refuse_overwriting_inputs, write_results)
 
     try:
         videos = collect_feature_files(args.features)
+        refuse_overwriting_inputs(
+            args.out, [args.config, args.checkpoint] +
+            [p for _, paths in videos for p in paths], flag='--out')
         model = init_localizer(args.config, args.checkpoint, args.device,
                                cfg_options=args.cfg_options)
         results = inference_localizer(
@@ -78,6 +103,8 @@ def main(argv=None):
             batch_size=args.batch_size,
             progress=len(videos) > 1)
     except (FileNotFoundError, ValueError, RuntimeError) as err:
+        if os.environ.get('HRPRO_DEBUG'):
+            raise
         sys.exit(f'error: {err}')
     classes = model.dataset_meta['classes']
     write_results(
@@ -93,4 +120,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from hrpro_plugin.apis.cli import run_cli
+    run_cli(main)

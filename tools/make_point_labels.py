@@ -23,10 +23,16 @@ Output: CSV with columns ``class,class_index,start_frame,stop_frame,
 video_id,point`` (the layout of point_labels/point_gaussian.csv), sorted by
 video then point. ``class_index`` is ``label_id`` where the file has it, else
 the position in the sorted class list. Same arguments, same file.
+
+``gt_full.json`` is read by the dataset's parser
+(``hrpro_plugin.datasets.annotations``): a file the dataset refuses is
+refused here, with the same one-line message (the traceback only with
+``HRPRO_DEBUG=1``). ``--out`` may not be the ``--gt`` file, nor a split or
+ambiguous-segment file beside it.
 """
 import argparse
 import csv
-import json
+import glob
 import math
 import os
 import os.path as osp
@@ -34,6 +40,16 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+
+try:
+    import hrpro_plugin  # noqa: F401
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from hrpro_plugin.datasets.annotations import (  # noqa: E402
+    DataError, check_video_entry, load_gt_database, parse_video_annotation)
+from hrpro_plugin.evaluation.functional.results_io import (  # noqa: E402
+    refuse_overwriting_inputs)
 
 DEFAULT_SUBSETS = ('Validation', 'training')
 DISTRIBUTIONS = ('gaussian', 'uniform', 'center')
@@ -60,19 +76,14 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _video_fps(video: str, entry: dict, strict: bool, path: str) -> float:
-    fps = entry.get('fps')
-    if fps is None and not strict:
-        nf, dur = entry.get('num_frames'), entry.get('duration')
-        if nf is not None and dur:
-            fps = float(nf) / float(dur)
-    if fps is None:
-        raise ValueError(f'{path}: video {video!r} has no "fps"' + (
-            '' if strict else ' and no "num_frames" + "duration"'))
-    fps = float(fps)
-    if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f'{path}: video {video!r}: invalid fps {fps}')
-    return fps
+def _video_fps(video: str, database: Dict[str, dict], strict: bool,
+               path: str) -> float:
+    """The video's ``fps`` (strict: the field, which must exist), else
+    ``num_frames / duration`` (the dataset's rule)."""
+    if strict and database[video].get('fps') is None:
+        raise DataError(f'{path}: video {video!r} has no "fps" (needed by '
+                        '--fps-from-json)')
+    return parse_video_annotation(database, video, path).fps
 
 
 def class_indices(database: Dict[str, dict]) -> Dict[str, int]:
@@ -134,10 +145,10 @@ def make_points(database: Dict[str, dict], distribution: str = 'gaussian',
         entry = database[video]
         if not take_all and entry.get('subset') not in subsets:
             continue
-        anns = entry.get('annotations', [])
-        if not anns:
+        if not check_video_entry(entry, video, path):
             continue
-        fps = _video_fps(video, entry, fps_from_json, path)
+        anns = entry['annotations']
+        fps = _video_fps(video, database, fps_from_json, path)
         for i, ann in enumerate(anns):
             frames = None if fps_from_json else ann.get('segment(frames)')
             if frames is not None:
@@ -147,8 +158,8 @@ def make_points(database: Dict[str, dict], distribution: str = 'gaussian',
                 start = _round(float(seg[0]) * fps)
                 stop = _round(float(seg[1]) * fps)
             if stop < start:
-                raise ValueError(f'{path}: video {video!r}, annotation {i}: '
-                                 f'reversed segment {ann.get("segment")}')
+                raise DataError(f'{path}: video {video!r}, annotation {i}: '
+                                f'reversed segment {ann.get("segment")}')
             point = draw_point(rng, start, stop, distribution)
             rows.append(dict(zip(COLUMNS, (ann['label'], index[ann['label']],
                                            start, stop, video, point))))
@@ -165,29 +176,41 @@ def write_csv(path: str, rows: Sequence[dict]) -> None:
         writer.writerows(rows)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if not osp.isfile(args.gt):
-        sys.exit(f'error: {args.gt} not found')
-    with open(args.gt, encoding='utf-8') as f:
-        try:
-            database = json.load(f)['database']
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            sys.exit(f'error: {args.gt} is not a gt_full.json ({err!r})')
-    try:
-        rows = make_points(database, args.distribution, args.seed,
-                           args.subset, args.fps_from_json, args.gt)
-    except ValueError as err:
-        sys.exit(f'error: {err}')
+def dataset_files_beside(gt: str) -> List[str]:
+    """``gt`` and the split and ambiguous-segment files in its folder: the
+    files ``--out`` must not replace."""
+    folder = osp.dirname(osp.abspath(gt))
+    return [gt] + sorted(glob.glob(osp.join(folder, 'split_*.txt'))) + [
+        osp.join(folder, 'Ambiguous_test.txt')]
+
+
+def run(args) -> List[dict]:
+    refuse_overwriting_inputs(args.out, dataset_files_beside(args.gt),
+                              flag='--out')
+    database = load_gt_database(args.gt)
+    rows = make_points(database, args.distribution, args.seed,
+                       args.subset, args.fps_from_json, args.gt)
     if not rows:
         subsets = args.subset or list(DEFAULT_SUBSETS)
-        sys.exit(f'error: no annotated instance in subsets {subsets} of '
-                 f'{args.gt}')
+        raise DataError(f'no annotated instance in subsets {subsets} of '
+                        f'{args.gt}')
     write_csv(args.out, rows)
     videos = len({r['video_id'] for r in rows})
     print(f'{len(rows)} {args.distribution} points for {videos} videos '
           f'(seed {args.seed}) written to {osp.abspath(args.out)}')
     return rows
+
+
+def main(argv=None):
+    """Errors in the input files exit with one line naming the file, the
+    video and what was expected (``HRPRO_DEBUG=1``: the traceback)."""
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except DataError as err:
+        if os.environ.get('HRPRO_DEBUG'):
+            raise
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -18,6 +18,7 @@ import dataclasses
 import importlib.util
 import json
 import os.path as osp
+import os
 import sys
 
 _SYNTHETIC_PY = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -82,4 +83,12 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except Exception as err:  # noqa: BLE001
+        # a bad --annotations file: one line, as the other tools print it
+        # (matched by name: this tool does not import torch or the package's
+        # DataError class)
+        if type(err).__name__ != 'DataError' or os.environ.get('HRPRO_DEBUG'):
+            raise
+        sys.exit(f'error: {err}')

@@ -41,6 +41,14 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     apply_runner_args(cfg, args)
+    # no output may replace an input (the dataset's gt_full.json, a split,
+    # the point CSV, the ambiguous file, the config or the checkpoint)
+    from hrpro_plugin.evaluation.functional.results_io import (
+        config_input_files, refuse_overwriting_inputs)
+    inputs = [args.config, args.checkpoint, *config_input_files(cfg)]
+    for flag, path in (('--out', args.out), ('--dump', args.dump),
+                       ('--metrics-out', args.metrics_out)):
+        refuse_overwriting_inputs(path, inputs, flag=flag)
     evaluators = cfg.test_evaluator
     if not isinstance(evaluators, (list, tuple)):
         evaluators = [evaluators]

@@ -8,8 +8,6 @@
 import os.path as osp
 from typing import Any, Optional
 
-import torch
-
 
 def _walk_replace(node: Any, old: str, new: str) -> Any:
     if isinstance(node, str):
@@ -117,13 +115,8 @@ def fill_model_dims(cfg, classes=None):
 
 
 def _load_checkpoint(checkpoint: str) -> dict:
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} not found')
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
-        raise ValueError(f'{checkpoint} is not an MMEngine checkpoint '
-                         '(no state_dict)')
-    return ckpt
+    from .checkpoint import read_checkpoint
+    return read_checkpoint(checkpoint)
 
 
 def load_checkpoint_meta(checkpoint: str) -> dict:
@@ -134,8 +127,8 @@ def load_checkpoint_meta(checkpoint: str) -> dict:
 def checkpoint_feat_dim(state_dict: dict) -> Optional[int]:
     """Feature width a checkpoint was trained on (from the prototype memory,
     ``[C, D]``), or None when it has none."""
-    proto = state_dict.get('memory.prototypes')
-    return None if proto is None else int(proto.shape[1])
+    from .checkpoint import checkpoint_feat_dim as feat_dim_of
+    return feat_dim_of(state_dict)
 
 
 def fill_from_checkpoint(cfg, checkpoint: str):
@@ -143,20 +136,17 @@ def fill_from_checkpoint(cfg, checkpoint: str):
     every dataset of the config; data whose classes or width disagree then
     fails in the dataset naming the class or file. (mmengine's non-strict
     load would otherwise only log the size mismatches and test a randomly
-    initialised network.)"""
-    ckpt = _load_checkpoint(checkpoint)
-    meta = ckpt.get('meta', {}) or {}
-    feat_dim = checkpoint_feat_dim(ckpt['state_dict'])
+    initialised network.) A file that is not a checkpoint raises a
+    ``DataError`` naming it (:func:`~hrpro_plugin.apis.checkpoint.
+    read_checkpoint`)."""
+    from .checkpoint import checkpoint_dims
+    _, classes, feat_dim = checkpoint_dims(checkpoint)
     if feat_dim is not None:
         if cfg.get('feat_dim') not in (None, feat_dim):
             raise ValueError(
                 f'{checkpoint} was trained on {feat_dim}-d features but the '
                 f'config says feat_dim={cfg.feat_dim}')
         cfg['feat_dim'] = feat_dim
-    classes = (meta.get('dataset_meta') or {}).get('classes')
-    if classes is None:
-        raise ValueError(f'{checkpoint} stores no dataset_meta.classes; '
-                         'it was not written by tools/train.py')
     return fill_model_dims(cfg, classes=list(classes))
 
 

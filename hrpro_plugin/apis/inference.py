@@ -34,19 +34,11 @@ FeatureInput = Union[str, np.ndarray, torch.Tensor]
 def _checkpoint_dims(checkpoint: str) -> Tuple[List[str], Optional[int],
                                                Optional[int]]:
     """(classes, num_classes, feat_dim) stored in a checkpoint. ``feat_dim``
-    is read from the prototype memory ``[C, D]``."""
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
-        raise ValueError(f'{checkpoint} is not an MMEngine checkpoint '
-                         '(no state_dict)')
-    meta = ckpt.get('meta') or {}
-    classes = (meta.get('dataset_meta') or {}).get('classes')
-    if classes is None:
-        raise ValueError(f'{checkpoint} stores no dataset_meta.classes; it '
-                         'was not written by tools/train.py')
-    from .config import checkpoint_feat_dim
-    return list(classes), len(classes), checkpoint_feat_dim(
-        ckpt['state_dict'])
+    is read from the prototype memory ``[C, D]``. The loader and its errors
+    are those of ``tools/test.py`` (:mod:`hrpro_plugin.apis.checkpoint`)."""
+    from .checkpoint import checkpoint_dims
+    _, classes, feat_dim = checkpoint_dims(checkpoint)
+    return classes, len(classes), feat_dim
 
 
 def init_localizer(config,
@@ -86,8 +78,6 @@ def init_localizer(config,
                         f'{type(config).__name__}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} not found')
     classes, num_classes, ckpt_dim = _checkpoint_dims(checkpoint)
 
     for key, value in (('num_classes', num_classes), ('feat_dim', ckpt_dim)):
@@ -166,39 +156,28 @@ def collect_feature_files(path: str) -> List[Tuple[str, List[str]]]:
 
 
 def _check_array(arr, where: str) -> np.ndarray:
+    """An in-memory ``[T, D]`` array through the shared feature checks
+    (:func:`~hrpro_plugin.datasets.annotations.check_feature_array`, then
+    finite values)."""
+    from ..datasets.annotations import (check_feature_array,
+                                        check_features_finite)
     arr = np.asarray(arr)
-    if arr.ndim != 2:
-        raise ValueError(f'{where}: features must be 2-D [T, D], got shape '
-                         f'{tuple(arr.shape)}')
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f'{where}: features must be floats, got '
-                         f'{arr.dtype}')
-    if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f'{where}: empty features, shape {arr.shape}')
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f'{where}: features contain NaN or inf (first bad snippet '
-            f'{int(np.flatnonzero(bad)[0])}, {int(bad.sum())} of '
-            f'{arr.shape[0]})')
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    check_feature_array(arr.shape, arr.dtype, where)
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    check_features_finite(arr, where)
+    return arr
 
 
 def load_features(paths: Sequence[str]) -> np.ndarray:
-    """Read one video's ``.npy`` file(s) (concatenated along D) with
-    checks; errors name the file."""
-    parts = []
-    for p in paths:
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except Exception as err:
-            raise ValueError(f'{p}: unreadable .npy feature file ({err})') \
-                from None
-        parts.append(_check_array(arr, p))
+    """Read one video's ``.npy`` file(s) (concatenated along D) with the
+    dataset's checks (:func:`~hrpro_plugin.datasets.annotations.
+    load_feature_file`); errors name the file."""
+    from ..datasets.annotations import DataError, load_feature_file
+    parts = [load_feature_file(p) for p in paths]
     if len({a.shape[0] for a in parts}) > 1:
-        raise ValueError('rgb and flow features have different lengths: ' +
-                         ', '.join(f'{p} has T={a.shape[0]}'
-                                   for p, a in zip(paths, parts)))
+        raise DataError('rgb and flow features have different lengths: ' +
+                        ', '.join(f'{p} has T={a.shape[0]}'
+                                  for p, a in zip(paths, parts)))
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
@@ -307,9 +286,14 @@ def inference_localizer(model,
                     src = src.detach().cpu().numpy()
                 arr = _check_array(src, where)
             if arr.shape[1] != model.feat_dim:
-                raise ValueError(
+                from ..datasets.annotations import DataError, transposed_hint
+                hint = transposed_hint(arr.shape, int(model.feat_dim)) \
+                    if not isinstance(src, (list, tuple)) or len(src) == 1 \
+                    else ''
+                raise DataError(
                     f'{where}: features are {arr.shape[1]}-d but the '
-                    f'checkpoint was trained on {model.feat_dim}-d features')
+                    f'checkpoint was trained on {model.feat_dim}-d features'
+                    f'{hint}')
             batch.append(
                 dict(inputs=torch.from_numpy(arr),
                      data_samples=_make_sample(video, arr.shape[0],

@@ -17,7 +17,8 @@ from mmaction.registry import DATASETS, TRANSFORMS
 
 from .annotations import (DataError, PointRow, annotation_classes,
                           check_feature_file, classes_from_class_index,
-                          feature_layout, feature_paths_for, frame_to_snippet,
+                          common_feature_width, feature_layout,
+                          feature_paths_for, frame_to_snippet,
                           load_gt_database, load_point_csv, load_split,
                           parse_video_annotation, resolve_path)
 
@@ -255,7 +256,9 @@ class PointTALDataset(BaseDataset):
                                 '(training needs point labels)')
             rows, has_index = [], False
         else:
-            rows, has_index = load_point_csv(csv_path)
+            # a point of a video that is not in the annotations is an error
+            rows, has_index = load_point_csv(csv_path, database=database,
+                                             ann_path=ann_path)
 
         classes = self._class_list(database, rows, has_index)
         self._metainfo['classes'] = tuple(classes)
@@ -282,28 +285,26 @@ class PointTALDataset(BaseDataset):
                                 'point label')
 
         layout = feature_layout(self.feature_dir)
-        dim_source = None
-        data_list = []
+        files = []
         for video in videos:
-            ann = parse_video_annotation(database, video, ann_path)
             paths = feature_paths_for(self.feature_dir, video, layout)
             shapes = [check_feature_file(p, video) for p in paths]
-            num_snippets = shapes[0][0]
-            if any(t != num_snippets for t, _ in shapes):
+            if any(t != shapes[0][0] for t, _ in shapes):
                 raise DataError(
                     f'{paths[0]}: video {video}: rgb and flow features have '
                     f'different lengths ({" vs ".join(str(t) for t, _ in shapes)}'
                     ' snippets)')
-            dim = sum(d for _, d in shapes)
-            if self.feat_dim is None:
-                self.feat_dim, dim_source = dim, paths[0]
-            elif dim != self.feat_dim:
-                expected = (f'feat_dim={self.feat_dim} from the config'
-                            if dim_source is None else
-                            f'{self.feat_dim}, as in {dim_source}')
-                raise DataError(
-                    f'{" + ".join(paths)}: wrong feature dimension for video '
-                    f'{video}: got {dim}, expected {expected}')
+            files.append((video, paths, shapes))
+        # the width every file must have: the config's, else the one most
+        # files have; the file that differs is named (and called transposed
+        # where its first dimension is that width), never a good neighbour
+        self.feat_dim = common_feature_width(files, self.expected_feat_dim,
+                                             'the config')
+        data_list = []
+        for video, paths, shapes in files:
+            ann = parse_video_annotation(database, video, ann_path)
+            num_snippets = shapes[0][0]
+            dim = self.feat_dim
             duration = (ann.duration if ann.duration is not None else
                         num_snippets * self.snippet_seconds)
             self._check_length(video, paths[0], num_snippets, ann.duration,

@@ -15,12 +15,14 @@ nothing, so ``tools/make_synthetic_dataset.py`` can load it by path without
 importing torch or OpenMMLab. See ``docs/synthetic.md`` for the model.
 """
 import csv
+import importlib.util
 import io
 import json
 import math
 import os
 import os.path as osp
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -428,9 +430,25 @@ def _dir_size(path: str) -> int:
     return total
 
 
+def _annotations():
+    """The dataset's parser, ``annotations.py`` beside this file (numpy and
+    the standard library only), loaded by path like this module (see
+    ``tools/make_synthetic_dataset.py``), so torch is still not imported."""
+    name = '_hrpro_annotations'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(osp.dirname(osp.abspath(__file__)),
+                           'annotations.py'))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
 def _read_lines(path: str) -> List[str]:
-    with open(path) as f:
-        return [ln.strip() for ln in f if ln.strip()]
+    """A split file, read by the dataset's parser (a name listed twice is
+    an error)."""
+    return _annotations().load_split(path)
 
 
 def _class_list(database: dict) -> List[str]:
@@ -541,9 +559,8 @@ def generate_dataset(out_dir: str,
                 f.writelines(f'{v[0]}\n' for v in videos if v[1] == split)
     else:
         mode = 'annotations'
-        with open(annotations) as f:
-            gt = json.load(f)
-        database = gt['database']
+        # the dataset's parser: a file it would refuse is refused here
+        database = _annotations().load_gt_database(annotations)
         classes = _class_list(database)
         num_classes = len(classes)
         cidx = {c: i for i, c in enumerate(classes)}

@@ -63,9 +63,7 @@ def test_video_fps_duration_and_segments(tmp_path):
             {'label': 'X', 'segment': [1.0, 2.5]}]},
         'b': {'duration': 4.0, 'num_frames': 60, 'annotations': []},
         'c': {'num_frames': 60, 'annotations': []},
-        'd': {'duration': 5.0, 'fps': 25, 'annotations': [
-            {'label': 'X', 'segment': [3.0, 2.0]}]},
-        'e': {'fps': 25},
+        'e': {'fps': 25, 'annotations': []},
     }
     path = write(tmp_path / 'gt.json', json.dumps({'database': db}))
     database = load_gt_database(path)
@@ -78,11 +76,19 @@ def test_video_fps_duration_and_segments(tmp_path):
     assert b.segments.shape == (0, 2)
     with pytest.raises(DataError, match=r"gt\.json: video 'c': no \"fps\""):
         parse_video_annotation(database, 'c', path)
-    with pytest.raises(DataError, match=r"video 'd': annotation 0 \(X\): "
-                       r'invalid segment'):
-        parse_video_annotation(database, 'd', path)
     e = parse_video_annotation(database, 'e', path)
     assert e.duration is None and e.fps == 25.0
+    # the whole file is checked when loaded: one reversed segment refuses it
+    db['d'] = {'duration': 5.0, 'fps': 25, 'annotations': [
+        {'label': 'X', 'segment': [3.0, 2.0]}]}
+    path = write(tmp_path / 'gt.json', json.dumps({'database': db}))
+    with pytest.raises(DataError, match=r"gt\.json: video 'd': annotation 0 "
+                       r'\(X\): segment \[3\.0, 2\.0\] is reversed'):
+        load_gt_database(path)
+    # and parse_video_annotation checks an entry it is given directly
+    with pytest.raises(DataError, match=r"video 'd': annotation 0 \(X\): "
+                       r'segment \[3\.0, 2\.0\] is reversed'):
+        parse_video_annotation(db, 'd', path)
 
 
 # -------------------------------------------------------------------- CSV

@@ -35,7 +35,7 @@ def tiny_gt(tmp_path):
     db = {
         'vid_b': dict(subset='training', duration=20.0, fps=10.0,
                       annotations=[dict(label='run', segment=[1.0, 9.0]),
-                                   dict(label='jump', segment=[2.0, 2.0]),
+                                   dict(label='jump', segment=[2.0, 2.5]),
                                    dict(label='run', segment=[12.0, 19.5])]),
         'vid_a': dict(subset='training', duration=10.0, num_frames=250,
                       annotations=[dict(label='jump', segment=[0.5, 3.3])]),
@@ -59,7 +59,7 @@ def test_tiny_file_frames_subsets_and_class_index(tiny_gt, tmp_path):
     assert [(r['video_id'], r['class'], r['class_index'], r['start_frame'],
              r['stop_frame'], r['point']) for r in rows] == [
         ('vid_a', 'jump', '0', '13', '83', '48'),   # fps = 250 / 10 = 25
-        ('vid_b', 'jump', '0', '20', '20', '20'),   # zero-length instance
+        ('vid_b', 'jump', '0', '20', '25', '22'),   # floor(45 / 2)
         ('vid_b', 'run', '1', '10', '90', '50'),
         ('vid_b', 'run', '1', '120', '195', '157'),
     ]

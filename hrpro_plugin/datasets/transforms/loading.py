@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
-from ..annotations import DataError, MissingFileError
+from ..annotations import DataError, load_feature_file, transposed_hint
 
 __all__ = ['LoadSnippetFeatures']
 
@@ -16,28 +16,10 @@ def _read_npy(path: str) -> np.ndarray:
 
 
 def _load_checked(path: str) -> np.ndarray:
-    try:
-        arr = _read_npy(path)
-    except FileNotFoundError:
-        raise MissingFileError(f'{path}: feature file not found') from None
-    except Exception as e:
-        raise DataError(f'{path}: unreadable or truncated .npy feature file: '
-                        f'{e}') from None
-    if arr.ndim != 2:
-        raise DataError(f'{path}: feature array must be 2-D [T, D], got '
-                        f'shape {tuple(arr.shape)}')
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise DataError(f'{path}: feature array must have a float dtype, got '
-                        f'{arr.dtype}')
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        first = int(bad_rows[0])
-        raise DataError(
-            f'{path}: features contain NaN or inf; first bad snippet '
-            f'{first} ({len(bad_rows)} bad snippet(s) of {arr.shape[0]})')
-    return arr
+    """One file read and checked by the shared feature checks of
+    :mod:`hrpro_plugin.datasets.annotations` (the dataset's header check and
+    inference use the same ones)."""
+    return load_feature_file(path, read=_read_npy)
 
 
 @TRANSFORMS.register_module()
@@ -93,7 +75,9 @@ class LoadSnippetFeatures(BaseTransform):
         if d_expected is not None and feats.shape[1] != int(d_expected):
             raise DataError(
                 f'{where}: video {video}: wrong feature dimension: got '
-                f'{feats.shape[1]}, expected {d_expected}')
+                f'{feats.shape[1]}, expected {d_expected}' +
+                (transposed_hint(feats.shape, int(d_expected))
+                 if len(key) == 1 else ''))
         results['features'] = feats
         return results
 

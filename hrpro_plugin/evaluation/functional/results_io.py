@@ -12,8 +12,15 @@ read and write exactly the same things.
 
   Video names are kept verbatim (nothing is stripped, unlike mmaction2's
   ActivityNet evaluation, which drops the first two characters).
-* ``gt_full.json`` + ``split_*.txt`` (docs/method.md, "Data").
+* ``gt_full.json`` + ``split_*.txt`` (docs/method.md, "Data"), read by the
+  dataset's parser (:mod:`hrpro_plugin.datasets.annotations`), so that
+  ``tools/eval_map.py`` accepts and refuses exactly what the dataset does.
 * ``Ambiguous_test.txt``: ``video start_s end_s`` lines.
+
+Text files are UTF-8 (a leading byte-order mark is accepted); errors are
+:class:`~hrpro_plugin.datasets.annotations.DataError` (a ``ValueError``)
+naming the file, and :class:`~hrpro_plugin.datasets.annotations.
+MissingFileError` (also a ``FileNotFoundError``) for a missing file.
 
 Per-video arrays: segments ``float64 [M, 2]`` seconds, labels ``int64 [M]``
 (indices into the class list), scores ``float64 [M]``.
@@ -23,13 +30,18 @@ import math
 import numbers
 import os
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Dict, Iterable, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
+from ...datasets.annotations import (DataError, MissingFileError,
+                                     load_gt_database, load_split, read_text,
+                                     video_segments)
+
 __all__ = [
     'load_results', 'write_results', 'load_ambiguous', 'load_ground_truth',
-    'read_split'
+    'read_split', 'refuse_overwriting_inputs', 'config_input_files'
 ]
 
 
@@ -39,12 +51,12 @@ def _is_number(x) -> bool:
 
 def _read_json(path: str, what: str):
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not valid JSON ({e})') from None
+        raise MissingFileError(f'{what} file not found: {path}')
+    text = read_text(path, f'{what} file')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f'{path}: not valid JSON ({e})') from None
 
 
 def load_results(
@@ -68,13 +80,13 @@ def load_results(
     """
     data = _read_json(path, 'results')
     if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
-        raise ValueError(f'{path}: expected an object with a "results" '
+        raise DataError(f'{path}: expected an object with a "results" '
                          f'object mapping video names to lists of entries')
     index = {name: i for i, name in enumerate(classes)}
     out = {}
     for video, entries in data['results'].items():
         if not isinstance(entries, list):
-            raise ValueError(f'{path}: video {video!r}: expected a list of '
+            raise DataError(f'{path}: video {video!r}: expected a list of '
                              f'entries, got {type(entries).__name__}')
         segs = np.zeros((len(entries), 2), dtype=np.float64)
         labels = np.zeros(len(entries), dtype=np.int64)
@@ -82,29 +94,29 @@ def load_results(
         for i, entry in enumerate(entries):
             where = f'{path}: video {video!r}, entry {i}'
             if not isinstance(entry, dict):
-                raise ValueError(f'{where}: expected an object with "label", '
+                raise DataError(f'{where}: expected an object with "label", '
                                  f'"segment", "score"')
             missing = [
                 k for k in ('label', 'segment', 'score') if k not in entry
             ]
             if missing:
-                raise ValueError(f'{where}: missing field(s) {missing}')
+                raise DataError(f'{where}: missing field(s) {missing}')
             label, seg, score = entry['label'], entry['segment'], entry[
                 'score']
             if not isinstance(label, str) or label not in index:
-                raise ValueError(f'{where}: unknown class label {label!r}')
+                raise DataError(f'{where}: unknown class label {label!r}')
             if (not isinstance(seg, (list, tuple)) or len(seg) != 2 or
                     not all(_is_number(x) and math.isfinite(x) for x in seg)):
-                raise ValueError(f'{where}: segment must be two finite '
+                raise DataError(f'{where}: segment must be two finite '
                                  f'numbers [start, end], got {seg!r}')
             s, e = float(seg[0]), float(seg[1])
             if s < 0:
-                raise ValueError(f'{where}: negative segment start {seg!r}')
+                raise DataError(f'{where}: negative segment start {seg!r}')
             if e <= s:
-                raise ValueError(f'{where}: segment {seg!r} is reversed or '
+                raise DataError(f'{where}: segment {seg!r} is reversed or '
                                  f'empty (end <= start)')
             if not _is_number(score) or not math.isfinite(score):
-                raise ValueError(f'{where}: score must be a finite number, '
+                raise DataError(f'{where}: score must be a finite number, '
                                  f'got {score!r}')
             segs[i] = (s, e)
             labels[i] = index[label]
@@ -153,24 +165,24 @@ def load_ambiguous(path: str) -> Dict[str, np.ndarray]:
             reversed times (the message names the file and line number).
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'ambiguous-segment file not found: {path}')
+        raise MissingFileError(f'ambiguous-segment file not found: {path}')
     out: Dict[str, List[Tuple[float, float]]] = {}
-    with open(path, encoding='utf-8') as f:
-        for n, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            where = f'{path}, line {n}: {line.rstrip()!r}'
-            if len(fields) != 3:
-                raise ValueError(f'{where}: expected "video start end"')
-            try:
-                s, e = float(fields[1]), float(fields[2])
-            except ValueError:
-                raise ValueError(f'{where}: start and end must be numbers') \
-                    from None
-            if not (math.isfinite(s) and math.isfinite(e)) or e < s:
-                raise ValueError(f'{where}: invalid segment [{s}, {e}]')
-            out.setdefault(fields[0], []).append((s, e))
+    text = read_text(path, 'ambiguous-segment file')
+    for n, line in enumerate(text.split('\n'), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f'{path}, line {n}: {line.rstrip()!r}'
+        if len(fields) != 3:
+            raise DataError(f'{where}: expected "video start end"')
+        try:
+            s, e = float(fields[1]), float(fields[2])
+        except ValueError:
+            raise DataError(f'{where}: start and end must be numbers') \
+                from None
+        if not (math.isfinite(s) and math.isfinite(e)) or e < s:
+            raise DataError(f'{where}: invalid segment [{s}, {e}]')
+        out.setdefault(fields[0], []).append((s, e))
     return {
         v: np.asarray(x, dtype=np.float64).reshape(-1, 2)
         for v, x in out.items()
@@ -178,11 +190,10 @@ def load_ambiguous(path: str) -> Dict[str, np.ndarray]:
 
 
 def read_split(path: str) -> List[str]:
-    """Video names of a split file (one a line, blank lines skipped)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'split file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
+    """Video names of a split file (one a line, blank lines skipped): the
+    dataset's :func:`~hrpro_plugin.datasets.annotations.load_split` (a name
+    listed twice, an empty or non-UTF-8 file are errors)."""
+    return load_split(path)
 
 
 def load_ground_truth(
@@ -194,8 +205,13 @@ def load_ground_truth(
 
     Args:
         gt_json: ``gt_full.json`` (``{"database": {video: {"annotations":
-            [{"label", "segment"}]}}}``).
-        split_file: one video name a line; each must be in the database.
+            [{"label", "segment"}]}}}``), read and checked by the dataset's
+            parser (:func:`~hrpro_plugin.datasets.annotations.
+            load_gt_database`): a reversed, empty or string segment, one past
+            the video's end, a missing ``annotations`` or ``label`` key are
+            errors here as in training.
+        split_file: one video name a line, each once; each must be in the
+            database.
         classes: class list; default: the sorted labels of the whole
             database (all subsets, so the list is the same for every split).
 
@@ -203,33 +219,103 @@ def load_ground_truth(
         tuple: ``({video: (segments [N, 2], labels [N])}, classes)`` in split
         order. A listed video without annotations has empty arrays.
     """
-    data = _read_json(gt_json, 'ground-truth')
-    db = data.get('database') if isinstance(data, dict) else None
-    if not isinstance(db, dict):
-        raise ValueError(f'{gt_json}: expected an object with a "database" '
-                         f'object')
+    db = load_gt_database(gt_json)
+    videos = load_split(split_file)
+    absent = [v for v in videos if v not in db]
+    if absent:
+        raise DataError(
+            f'{split_file}: {len(absent)} video(s) of the split are not in '
+            f'{gt_json}: {", ".join(absent[:20])}'
+            f'{", ..." if len(absent) > 20 else ""}')
     if classes is None:
         classes = sorted({
             a['label']
             for v in db.values()
-            for a in v.get('annotations', [])
+            for a in v['annotations']
         })
     classes = list(classes)
     index = {c: i for i, c in enumerate(classes)}
     gt = {}
-    for video in read_split(split_file):
-        if video not in db:
-            raise ValueError(f'{split_file}: video {video!r} is not in '
-                             f'{gt_json}')
-        anns = db[video].get('annotations', [])
-        segs = np.zeros((len(anns), 2), dtype=np.float64)
-        labels = np.zeros(len(anns), dtype=np.int64)
-        for i, a in enumerate(anns):
-            if a['label'] not in index:
-                raise ValueError(f'{gt_json}: video {video!r}, annotation '
-                                 f'{i}: label {a["label"]!r} not in the '
-                                 f'class list')
-            segs[i] = [float(x) for x in a['segment']]
-            labels[i] = index[a['label']]
+    for video in videos:
+        segs, names = video_segments(db, video, gt_json)
+        labels = np.zeros(len(names), dtype=np.int64)
+        for i, name in enumerate(names):
+            if name not in index:
+                raise DataError(f'{gt_json}: video {video!r}, annotation '
+                                f'{i}: label {name!r} not in the class list')
+            labels[i] = index[name]
         gt[video] = (segs, labels)
     return gt, classes
+
+
+def refuse_overwriting_inputs(out_path: str,
+                              inputs: Iterable[Optional[str]],
+                              flag: str = '--out') -> None:
+    """Raise :class:`DataError` if ``out_path`` is one of ``inputs`` (the
+    same file by real path, or by ``os.path.samefile`` for hard links), or
+    an existing folder. ``None`` entries and inputs that do not exist are
+    ignored.
+
+    Example (tools/test.py)::
+
+        refuse_overwriting_inputs(args.out, [args.config, args.checkpoint,
+                                             *config_input_files(cfg)])
+    """
+    if out_path is None:
+        return
+    out = osp.realpath(osp.expanduser(str(out_path)))
+    if osp.isdir(out):
+        raise DataError(f'{flag} {out_path} is a folder; expected a file '
+                        'path')
+    for path in inputs:
+        if path is None:
+            continue
+        src = osp.realpath(osp.expanduser(str(path)))
+        same = src == out
+        if not same and osp.exists(out) and osp.exists(src):
+            try:
+                same = osp.samefile(out, src)
+            except OSError:
+                same = False
+        if same:
+            raise DataError(
+                f'{flag} {out_path} is an input of this run ({path}); '
+                'writing there would replace it: choose another file')
+
+
+def config_input_files(cfg) -> List[str]:
+    """The files a config's datasets and evaluators read (annotation, split
+    and point files of every dataloader, ambiguous-segment files), with
+    ``data_root`` applied: the inputs an output must not replace."""
+    from ...datasets.annotations import resolve_path
+    found: List[str] = []
+
+    def dataset_files(ds):
+        if not isinstance(ds, Mapping):
+            return
+        if ds.get('type') == 'ConcatDataset' or 'datasets' in ds:
+            for sub in ds.get('datasets') or []:
+                dataset_files(sub)
+        if 'dataset' in ds:  # wrappers (RepeatDataset, ...)
+            dataset_files(ds['dataset'])
+        root = ds.get('data_root') or ''
+        for key in ('ann_file', 'split_file', 'point_file'):
+            if isinstance(ds.get(key), str):
+                found.append(resolve_path(root, ds[key]))
+
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if isinstance(loader, Mapping):
+            dataset_files(loader.get('dataset'))
+    stage2 = (cfg.get('train_cfg') or {}).get('stage2_dataloader')
+    if isinstance(stage2, Mapping):
+        dataset_files(stage2.get('dataset'))
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(name)
+        if isinstance(evaluators, Mapping):
+            evaluators = [evaluators]
+        for ev in evaluators or []:
+            if isinstance(ev, Mapping) and isinstance(
+                    ev.get('ambiguous_file'), str):
+                found.append(ev['ambiguous_file'])
+    return list(dict.fromkeys(found))
