@@ -7,7 +7,7 @@ DEMO_DIR ?= data/synthetic
 WORK_DIR ?= work_dirs/hrpro_synthetic
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install demo demo-thumos test test-fast clean
+.PHONY: install demo demo-thumos test test-fast clean gpu-check
 
 install: $(STAMP)
 
@@ -42,6 +42,24 @@ demo-thumos: install
 
 test: install
 	$(BIN)/python -m pytest -q tests
+
+# The prepared CUDA check (docs/gpu_check.md): cuda-marked tests, speed.py
+# at THUMOS14 scale (2048-d, full schedule, then --amp), one JSON report in
+# $(GPU_CHECK_OUT)/report.json. DRY_RUN=1: the same on the CPU at tiny
+# sizes. DEPS=DIR: an offline machine's own python3 and torch, with the
+# other dependencies installed in DIR (benchmarks/fetch_wheels.sh); no
+# venv is made then.
+GPU_CHECK_OUT ?= work_dirs/gpu_check
+DRY_RUN ?=
+DEPS ?=
+GPU_CHECK_ARGS = --out $(GPU_CHECK_OUT) $(if $(filter 1 yes true,$(DRY_RUN)),--dry-run)
+ifeq ($(strip $(DEPS)),)
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+else
+gpu-check:
+	$(PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS) --deps $(DEPS)
+endif
 
 clean:
 	rm -rf $(VENV) work_dirs *.egg-info

@@ -1,7 +1,7 @@
 """Speed benchmark: the full HR-Pro schedule on THUMOS14-scale data.
 
     python benchmarks/speed.py [--device cpu|cuda] [--quick] [--feat-dim D]
-        [--work-dir DIR] [--data-root DIR] [--profile]
+        [--work-dir DIR] [--data-root DIR] [--profile] [--amp]
 
 1. Data. ``--data-root`` (default ``data/synthetic_speed_<D>d``) is used as
    it is when it already holds a dataset (``gt_full.json`` + features), e.g.
@@ -14,7 +14,9 @@
    in-process: 1,000 stage-1 iterations of 16 videos, mining, 20 stage-2
    epochs of 10 videos. ``--quick`` runs 100 iterations and 2 epochs and
    extrapolates the full-schedule time from the measured per-iteration
-   rates (a separate, labelled column).
+   rates (a separate, labelled column). ``--amp`` sets ``model.bf16``, as
+   ``tools/train.py --amp`` does: the networks run under bf16 autocast on
+   CUDA (training and test); the model ignores it on the CPU.
 3. Test: ``runner.test()`` of the trained runner on the test split (mAP).
 4. Proposal generation and soft-NMS: our batched torch code
    (``candidates.generate_candidates``, ``soft_nms.batched_soft_nms``)
@@ -73,6 +75,10 @@ def parse_args(argv=None):
                    help='override the stage-1 iterations (custom schedule)')
     p.add_argument('--stage2-epochs', type=int, default=None,
                    help='override the stage-2 epochs (custom schedule)')
+    p.add_argument('--amp', action='store_true',
+                   help='bf16 autocast of the networks on CUDA '
+                   '(model.bf16=True, as tools/train.py --amp); ignored by '
+                   'the model on cpu')
     p.add_argument('--profile', action='store_true',
                    help='cProfile one stage-1 and one stage-2 iteration '
                    '(top 15 by tottime; adds their overhead to the timings)')
@@ -330,7 +336,8 @@ def register_hooks():
 # ---------------------------------------------------------------------------
 # config and runs
 # ---------------------------------------------------------------------------
-def build_config(data_root, work_dir, stage1_iters, stage2_epochs):
+def build_config(data_root, work_dir, stage1_iters, stage2_epochs,
+                 amp=False):
     from mmengine.config import Config
     from hrpro_plugin.apis import apply_data_root, fill_model_dims
     cfg = Config.fromfile(CONFIG)
@@ -346,6 +353,8 @@ def build_config(data_root, work_dir, stage1_iters, stage2_epochs):
         cfg.train_cfg.stage1_iters = int(stage1_iters)
     if stage2_epochs is not None:
         cfg.train_cfg.stage2_epochs = int(stage2_epochs)
+    if amp:
+        cfg.model['bf16'] = True
     ev = cfg.test_evaluator
     if ev.get('ambiguous_file') and not osp.isfile(ev['ambiguous_file']):
         ev['ambiguous_file'] = None  # fully synthetic data has none
@@ -635,7 +644,10 @@ def report(res: dict) -> str:
         f'{s["full_stage2_epochs"]} epochs)',
         f'device: {res["device_name"]} ({res["device"]}); torch '
         f'{res["torch"]}, {res["threads"]} threads; feat_dim '
-        f'{res["feat_dim"]}, {res["num_classes"]} classes',
+        f'{res["feat_dim"]}, {res["num_classes"]} classes; '
+        + ('bf16 autocast' if res.get('bf16_active') else 'float32')
+        + (' (--amp ignored on cpu)' if res.get('amp') and
+           not res.get('bf16_active') else ''),
         f'data: {res["data"]["source"]} at {res["data"]["data_root"]}; '
         f'{res["data"]["num_train"]} train / {res["data"]["num_test"]} test '
         f'videos, {res["data"]["test_snippets"]:,} test snippets',
@@ -782,7 +794,11 @@ def main(argv=None):
     open(marker, 'w').close()
 
     register_hooks()
-    cfg, full = build_config(data['data_root'], work_dir, s1, s2)
+    if args.amp and not cuda:
+        print('[speed] note: --amp (bf16 autocast) is CUDA-only; the model '
+              'runs in float32 on cpu', flush=True)
+    cfg, full = build_config(data['data_root'], work_dir, s1, s2,
+                             amp=args.amp)
     sched = dict(stage1_iters=int(cfg.train_cfg.stage1_iters),
                  stage2_epochs=int(cfg.train_cfg.stage2_epochs),
                  full_stage1_iters=full['stage1_iters'],
@@ -802,7 +818,8 @@ def main(argv=None):
             'stage1': min(4, max(0, sched['stage1_iters'] - 1)), 'stage2': 2}
     print(f'[speed] {sched["name"].upper()} schedule: {sched["stage1_iters"]} '
           f'stage-1 iterations, {sched["stage2_epochs"]} stage-2 epochs; '
-          f'device {args.device}, feat_dim {feat_dim}', flush=True)
+          f'device {args.device}, feat_dim {feat_dim}'
+          + (', bf16 autocast' if args.amp and cuda else ''), flush=True)
 
     # ---------------- train ----------------
     if cuda:
@@ -886,6 +903,7 @@ def main(argv=None):
         cpu_count=(len(os.sched_getaffinity(0))
                    if hasattr(os, 'sched_getaffinity') else os.cpu_count()),
         feat_dim=feat_dim, num_classes=int(cfg.num_classes),
+        amp=bool(args.amp), bf16_active=bool(args.amp and cuda),
         command=' '.join([osp.relpath(osp.abspath(__file__), ROOT)] +
                          (argv if argv is not None else sys.argv[1:])),
         schedule=sched, data=data, phases=phases, totals=totals,

@@ -101,10 +101,11 @@ def _dist_worker(rank, world, port, work_dir, queue):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only workaround')
-def test_two_process_cpu_run_starts(tmp_path):
+def test_two_process_cpu_run_starts(tmp_path, monkeypatch):
     # Stock mmengine calls torch.cuda.set_device and DDP(device_ids=[rank])
-    # under --launcher pytorch, both of which fail without CUDA.
+    # under --launcher pytorch, both of which fail without CUDA. The
+    # workers (spawned with this environment) see no GPU on any machine.
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')
     import torch.multiprocessing as mp
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()

@@ -64,10 +64,10 @@ def test_rng_state_missing_or_from_other_devices():
     assert hook._pending is None
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only case')
-def test_cuda_rng_state_skipped_on_a_cpu_machine():
+def test_cuda_rng_state_skipped_on_a_cpu_machine(monkeypatch):
     """A GPU run resumed on a CPU-only machine: the CPU generators are
     restored, the CUDA ones reported as skipped."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     hook = RNGStateHook()
     state = get_rng_state()
     state['cuda'] = [torch.zeros(16, dtype=torch.uint8)]
