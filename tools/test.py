@@ -1,6 +1,7 @@
 """Test a trained HR-Pro checkpoint and print the mAP table.
 
 Same flags as MMAction2's tools/test.py (``--work-dir``, ``--dump``,
+``--show-dir``, ``--show``, ``--interval``, ``--wait-time``,
 ``--cfg-options``, ``--launcher``), plus ``--data-root DIR``, ``--out
 results.json`` (ActivityNet-style results file), ``--metrics-out`` and
 ``--per-class``. A ``--dump`` file scores with MMAction2's
@@ -35,6 +36,15 @@ def parse_args(argv=None):
                         help='also write the metrics as a JSON file')
     parser.add_argument('--per-class', action='store_true',
                         help='also print per-class AP')
+    parser.add_argument('--show-dir', help='write a plot of each test video '
+                        '(ground truth and top predictions) to this folder; '
+                        'a relative path goes under the run\'s log folder')
+    parser.add_argument('--show', action='store_true',
+                        help='show each plot in a window (needs a display)')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='plot every n-th test video (default 1: all)')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each --show window stays up')
     add_runner_args(parser)
     return parser.parse_args(argv)
 
@@ -64,6 +74,11 @@ def merge_args(cfg, args):
         evaluators = list(evaluators) + [
             dict(type='DumpTALResults', out_file_path=args.dump)]
     cfg.test_evaluator = evaluators if len(evaluators) > 1 else evaluators[0]
+    if args.show_dir or args.show:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='TALVisualizationHook', out_dir=args.show_dir,
+                 show=args.show, wait_time=args.wait_time,
+                 interval=args.interval)]
     # loaded strictly in main(): mmengine's load_from is non-strict and
     # would only log a mismatching checkpoint, then score a partly random
     # network

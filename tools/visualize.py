@@ -1,49 +1,92 @@
-"""Plot HR-Pro's view of some videos of a dataset: one PNG a video.
+"""Plot videos of a dataset: one PNG a video.
+
+Model mode (ground truth, points, top-k predictions, fused CAS, attention)::
 
     python tools/visualize.py CONFIG CHECKPOINT --data-root DIR \\
-        --videos NAME [NAME ...] --out-dir DIR [--split test|train] \\
-        [--top-k 10] [--show-train-mining [--proposal-file FILE]]
+        [--videos NAME ... | --all | --max-videos N] [--out-dir DIR] \\
+        [--split test|train] [--top-k 10] \\
+        [--show-train-mining [--proposal-file FILE]]
 
-Each figure shows the ground-truth segments and points, the top-k predicted
-segments, the fused CAS of the relevant classes (ground-truth and predicted
-classes) and the class-agnostic attention, over time in seconds. With
-``--show-train-mining`` (for training videos) it adds the pseudo action /
-background snippets mined from the model's attention and the points, and
-the RP / PP / NP of the video from the mining file of the run
-(``mined_proposals.pt`` beside the checkpoint by default).
+Results mode (any ActivityNet-style results JSON against the ground truth,
+no model; two or more files are drawn side by side, one track a file under
+each class's ground truth)::
+
+    python tools/visualize.py --results A.json [--results B.json] \\
+        --data-root DIR | --gt gt_full.json --split-file split_test.txt \\
+        [--names A B] [--videos ... | --all | --max-videos N] [--out-dir DIR]
+
+Without ``--videos`` the first ``--max-videos`` (default 5) videos of the
+split are drawn; ``--all`` draws every one. The default output folder is
+``vis/`` next to the checkpoint (model mode) or the first results file.
+Overlapping predictions of a class are spread over lanes, so every box and
+its score label stays readable. With ``--show-train-mining`` (training
+videos) the figure adds the pseudo action / background snippets mined from
+the model's attention and the points, and the RP / PP / NP of the video from
+the mining file of the run (``mined_proposals.pt`` beside the checkpoint by
+default).
 """
 import argparse
 import copy
+import json
 import os
 import os.path as osp
 import sys
+from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+DEFAULT_MAX_VIDEOS = 5
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Plot ground truth, predictions, CAS and attention')
-    parser.add_argument('config', help='config file (best: the one saved in '
-                        'the training work dir)')
-    parser.add_argument('checkpoint', help='checkpoint written by '
-                        'tools/train.py')
+        description='Plot ground truth and predictions (with a model: also '
+        'CAS and attention; with --results: any results JSON)')
+    parser.add_argument('config', nargs='?', help='config file (best: the '
+                        'one saved in the training work dir); model mode')
+    parser.add_argument('checkpoint', nargs='?', help='checkpoint written by '
+                        'tools/train.py; model mode')
+    parser.add_argument('--results', action='append', default=[],
+                        metavar='FILE', help='results JSON (ActivityNet '
+                        'format) to plot without a model; give it twice to '
+                        'compare two files side by side')
+    parser.add_argument('--names', nargs='+', default=None,
+                        help='track names of the --results files (default: '
+                        'from the file paths)')
+    parser.add_argument('--gt', default=None, help='gt_full.json (results '
+                        'mode; default DATA_ROOT/gt_full.json)')
+    parser.add_argument('--split-file', default=None, help='split file '
+                        '(results mode; default DATA_ROOT/split_<split>.txt)')
     parser.add_argument('--data-root', help="dataset root (default: the "
                         "config's data_root)")
-    parser.add_argument('--videos', nargs='+', required=True,
-                        help='video names of the split')
-    parser.add_argument('--out-dir', required=True,
-                        help='folder for the PNG files (<video>.png)')
+    sel = parser.add_mutually_exclusive_group()
+    sel.add_argument('--videos', nargs='+', default=None,
+                     help='video names of the split (default: the first '
+                     '--max-videos)')
+    sel.add_argument('--all', action='store_true',
+                     help='every video of the split')
+    parser.add_argument('--max-videos', type=int, default=DEFAULT_MAX_VIDEOS,
+                        help='videos drawn without --videos / --all '
+                        f'(default {DEFAULT_MAX_VIDEOS})')
+    parser.add_argument('--out-dir', default=None,
+                        help='folder for the PNG files (<video>.png); '
+                        'default: vis/ next to the checkpoint or the first '
+                        'results file')
     parser.add_argument('--split', choices=['test', 'train'], default='test',
                         help="which of the config's datasets holds the "
                         'videos (default test)')
     parser.add_argument('--top-k', type=int, default=10,
-                        help='predictions drawn a video (by score)')
+                        help='predictions drawn a video (by score), per '
+                        'results file')
+    parser.add_argument('--score-note', default=None,
+                        help='the line under the legend saying what a score '
+                        'is (default: HR-Pro\'s definition for HR-Pro '
+                        'models and results files, else a generic line)')
     parser.add_argument('--show-train-mining', action='store_true',
                         help='also draw pseudo action / background snippets '
-                        'and the mined RP / PP / NP')
+                        'and the mined RP / PP / NP (model mode)')
     parser.add_argument('--proposal-file', default=None,
                         help='mining file (default: mined_proposals.pt next '
                         'to the checkpoint)')
@@ -53,7 +96,36 @@ def parse_args(argv=None):
     parser.add_argument('--dpi', type=int, default=100)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.results and (args.config or args.checkpoint):
+        parser.error('give either CONFIG CHECKPOINT (model mode) or '
+                     '--results (results mode), not both')
+    if not args.results and not (args.config and args.checkpoint):
+        parser.error('model mode needs CONFIG and CHECKPOINT; to plot a '
+                     'results JSON without a model use --results FILE')
+    if args.names and len(args.names) != len(args.results):
+        parser.error(f'--names gives {len(args.names)} names for '
+                     f'{len(args.results)} --results file(s)')
+    if args.max_videos < 1:
+        parser.error('--max-videos must be >= 1')
+    return args
+
+
+def select_videos(names, args, what):
+    """The videos to draw, in split order for the default selection."""
+    if args.videos:
+        known = set(names)
+        missing = [v for v in args.videos if v not in known]
+        if missing:
+            sys.exit(f'error: video(s) {", ".join(missing)} not in the '
+                     f'{what} ({len(names)} videos, e.g. '
+                     f'{", ".join(names[:5])})')
+        return list(args.videos)
+    if args.all or len(names) <= args.max_videos:
+        return list(names)
+    print(f'plotting the first {args.max_videos} of {len(names)} videos '
+          '(--all for every one, --videos to choose)')
+    return list(names[:args.max_videos])
 
 
 def build_dataset(cfg, split: str, classes):
@@ -70,8 +142,89 @@ def build_dataset(cfg, split: str, classes):
     return DATASETS.build(ds_cfg)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def _track_names(paths):
+    """Short distinct names for results files: the file stem, with the
+    folder(s) above it where stems repeat."""
+    parts = [osp.normpath(osp.abspath(p)).split(os.sep) for p in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        names = ['/'.join(p[-depth:]) for p in parts]
+        names = [n[:-5] if n.endswith('.json') else n for n in names]
+        if len(set(names)) == len(names):
+            return names
+    return [f'{i}:{n}' for i, n in enumerate(names)]
+
+
+def _results_version(path):
+    try:
+        with open(path, encoding='utf-8') as f:
+            return str(json.load(f).get('version', ''))
+    except (OSError, ValueError, AttributeError):
+        return ''
+
+
+def plot_results(args):
+    """Results mode: each results file against the ground truth."""
+    from hrpro_plugin.evaluation.functional import (load_ground_truth,
+                                                    load_results)
+    from hrpro_plugin.visualization import (GENERIC_SCORE_NOTE,
+                                            HRPRO_SCORE_NOTE, plot_video)
+    if not args.gt and not args.data_root:
+        sys.exit('error: results mode needs --gt (and --split-file) or '
+                 '--data-root')
+    gt_file = args.gt or osp.join(args.data_root, 'gt_full.json')
+    split_file = args.split_file or (
+        osp.join(args.data_root, f'split_{args.split}.txt')
+        if args.data_root else None)
+    if not split_file:
+        sys.exit('error: --gt needs --split-file (or give --data-root)')
+    names = args.names or _track_names(args.results)
+    try:
+        gt, classes = load_ground_truth(gt_file, split_file)
+        sets = OrderedDict((n, load_results(p, classes))
+                           for n, p in zip(names, args.results))
+        with open(gt_file, encoding='utf-8') as f:
+            database = json.load(f)['database']
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        sys.exit(f'error: {err}')
+    note = args.score_note
+    if note is None:
+        hrpro = all(_results_version(p).startswith('HR-Pro')
+                    for p in args.results)
+        note = HRPRO_SCORE_NOTE if hrpro else GENERIC_SCORE_NOTE
+    for name, preds in sets.items():
+        outside = [v for v in preds if v not in gt]
+        if outside:
+            print(f'{name}: {len(outside)} video(s) outside the split '
+                  'ignored')
+    videos = select_videos(list(gt), args, f'split {split_file}')
+    out_dir = args.out_dir or osp.join(
+        osp.dirname(osp.abspath(args.results[0])), 'vis')
+    os.makedirs(out_dir, exist_ok=True)
+    empty = ([], [], [])
+    written = []
+    for video in videos:
+        segs, labels = gt[video]
+        duration = database.get(video, {}).get('duration')
+        try:
+            duration = float(duration) if duration else None
+        except (TypeError, ValueError):
+            duration = None
+        preds = OrderedDict((n, p.get(video, empty)) for n, p in sets.items())
+        out_file = osp.join(out_dir, f'{video}.png')
+        size = plot_video(video, segs, labels,
+                          preds if len(preds) > 1 else preds[names[0]],
+                          classes, out_file, duration=duration,
+                          top_k=args.top_k, score_note=note,
+                          width=args.width, dpi=args.dpi)
+        written.append(out_file)
+        print(f'{video}: {osp.abspath(out_file)} ({size[0]}x{size[1]} px)')
+    return written
+
+
+def plot_model(args):
+    """Model mode: run the checkpoint on the dataset's videos."""
+    from mmengine.config import Config
+
     from hrpro_plugin.visualization import require_matplotlib
     try:
         require_matplotlib()
@@ -104,10 +257,7 @@ def main(argv=None):
     names = [dataset.get_data_info(i)['video_name']
              for i in range(len(dataset))]
     index = {n: i for i, n in enumerate(names)}
-    missing = [v for v in args.videos if v not in index]
-    if missing:
-        sys.exit(f'error: video(s) {", ".join(missing)} not in the {args.split}'
-                 f' set ({len(names)} videos, e.g. {", ".join(names[:5])})')
+    videos = select_videos(names, args, f'{args.split} set')
 
     proposals = None
     if args.show_train_mining:
@@ -123,9 +273,11 @@ def main(argv=None):
         else:
             print(f'no mining file {prop_file}: RP / PP / NP not drawn')
 
-    os.makedirs(args.out_dir, exist_ok=True)
+    out_dir = args.out_dir or osp.join(
+        osp.dirname(osp.abspath(args.checkpoint)), 'vis')
+    os.makedirs(out_dir, exist_ok=True)
     written = []
-    for video in args.videos:
+    for video in videos:
         sample = dataset[index[video]]
         ds = sample['data_samples']
         feats = sample['inputs']
@@ -165,7 +317,13 @@ def main(argv=None):
                                             one['np']['end']], -1) * sec,
                                None),
                     }
-        out_file = osp.join(args.out_dir, f'{video}.png')
+        # a test set has no point labels: say nothing about points there
+        points = (pts.snippets.double() + 0.5) * sec
+        if len(pts.snippets) == 0 and args.split == 'test':
+            points = None
+        if args.score_note is not None:
+            extra['score_note'] = args.score_note
+        out_file = osp.join(out_dir, f'{video}.png')
         size = plot_localization(
             out_file,
             video=video,
@@ -174,7 +332,7 @@ def main(argv=None):
             duration=float(ds.metainfo.get('duration', T * sec)),
             gt_segments=ds.gt_instances.segments,
             gt_labels=ds.gt_instances.labels,
-            points=(pts.snippets.double() + 0.5) * sec,
+            points=points,
             point_labels=pts.labels,
             pred_segments=pred.segments,
             pred_labels=pred.labels,
@@ -190,5 +348,12 @@ def main(argv=None):
     return written
 
 
+def main(argv=None):
+    args = parse_args(argv)
+    return plot_results(args) if args.results else plot_model(args)
+
+
 if __name__ == '__main__':
-    main()
+    # a DataError (a bad feature file of a plotted video, ...) as one line
+    from hrpro_plugin.apis.cli import run_cli
+    run_cli(main)

@@ -1,4 +1,6 @@
-"""tools/test.py --dump files that MMAction2's own eval_metric.py scores."""
+"""tools/test.py's MMAction2 flags: --show-dir/--interval plots, --dump
+files that MMAction2's own eval_metric.py scores."""
+import glob
 import json
 import os
 import os.path as osp
@@ -26,11 +28,22 @@ def tested(tiny_run, tmp_path_factory):
     metrics = osp.join(work, 'metrics.json')
     run_tool('tools/test.py', tiny_run['config'],
              osp.join(tiny_run['work_dir'], 'stage2.pth'), '--data-root',
-             tiny_run['data_root'], '--work-dir', work, '--dump', dump, '--metrics-out',
+             tiny_run['data_root'], '--work-dir', work, '--show-dir',
+             'plots', '--interval', '2', '--dump', dump, '--metrics-out',
              metrics, '--cfg-options', *TINY_MODEL_OPTIONS,
              env=dict(os.environ, OMP_NUM_THREADS='1'))
     with open(metrics) as f:
         return work, dump, json.load(f)
+
+
+def test_show_dir_plots_every_interval_th_video(tested, tiny_run):
+    work, _, _ = tested
+    (folder, ) = glob.glob(osp.join(work, '*', 'plots'))
+    with open(osp.join(tiny_run['data_root'], 'split_test.txt')) as f:
+        videos = [line.strip() for line in f if line.strip()]
+    # 5 test videos, --interval 2: the 1st, 3rd and 5th in test order
+    assert sorted(os.listdir(folder)) == sorted(
+        f'{v}.png' for v in videos[::2])
 
 
 def test_dump_scores_with_mmaction_eval_metric(tested, tiny_run):

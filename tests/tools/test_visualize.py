@@ -67,7 +67,7 @@ def test_package_does_not_import_visualization():
 
 
 @pytest.mark.slow
-def test_visualize_tool_writes_pngs(tiny_run, tmp_path):
+def test_visualize_tool_writes_pngs(tiny_run, tmp_path, monkeypatch):
     wd = tiny_run['work_dir']
     config = osp.join(wd, 'hrpro_synthetic.py')
     ckpt = osp.join(wd, 'stage2.pth')
@@ -103,6 +103,24 @@ def test_visualize_tool_writes_pngs(tiny_run, tmp_path):
     # pseudo action / bg + RP / PP / NP rows add height
     assert png_size(plain[0])[0] == 800 and png_size(plain[0])[1] < h
 
+    # a test video's title says nothing about points (the test set has none);
+    # without --videos the first --max-videos are drawn
+    from matplotlib.figure import Figure
+    titles = []
+    original = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        titles.append(self.axes[0].get_title())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    first = tool.main([config, ckpt, '--data-root', tiny_run['data_root'],
+                       '--max-videos', '1', '--out-dir',
+                       str(tmp_path / 'first'), '--dpi', '40'])
+    assert first == [str(tmp_path / 'first' / 'synthetic_test_0000.png')]
+    assert titles[0].startswith('synthetic_test_0000 | ')
+    assert 'point' not in titles[0]
+
     with pytest.raises(SystemExit, match='not in the test set'):
         tool.main([config, ckpt, '--data-root', tiny_run['data_root'],
                    '--videos', 'nope', '--out-dir', str(out_dir)])
@@ -111,3 +129,139 @@ def test_visualize_tool_writes_pngs(tiny_run, tmp_path):
                    '--videos', 'synthetic_train_0001', '--split', 'train',
                    '--show-train-mining', '--proposal-file',
                    str(tmp_path / 'none.pt'), '--out-dir', str(out_dir)])
+
+
+# ------------------------------------------------------------ results mode
+def _write_results(data_root, path, shift, version='HR-Pro'):
+    """Predictions made from the test ground truth (shifted by ``shift`` s,
+    plus one whole-video box a video): no model needed."""
+    import json
+    from hrpro_plugin.evaluation.functional import (load_ground_truth,
+                                                    write_results)
+    gt, classes = load_ground_truth(osp.join(data_root, 'gt_full.json'),
+                                    osp.join(data_root, 'split_test.txt'))
+    preds = {}
+    for v, (segs, labels) in gt.items():
+        end = float(segs[:, 1].max()) if len(segs) else 10.0
+        preds[v] = (np.vstack([segs + shift, [[0.0, end]]]),
+                    np.append(labels, 0),
+                    np.append(np.linspace(1.5, 0.5, len(segs)), 0.96))
+    write_results(str(path), preds, classes)
+    if version != 'HR-Pro':
+        data = json.loads(path.read_text())
+        data['version'] = version
+        path.write_text(json.dumps(data))
+    return list(gt)
+
+
+@pytest.fixture
+def tool():
+    return load_script('tools/visualize.py', '_tool_visualize')
+
+
+def test_results_mode_one_png_a_video(tiny_dataset, tmp_path, tool, capsys):
+    res = tmp_path / 'a' / 'results.json'
+    res.parent.mkdir()
+    videos = _write_results(tiny_dataset, res, 0.3)
+    assert len(videos) == 5
+    written = tool.main(['--results', str(res), '--data-root', tiny_dataset,
+                         '--all', '--width', '8', '--dpi', '50'])
+    # default folder: vis/ next to the results file
+    assert written == [str(tmp_path / 'a' / 'vis' / f'{v}.png')
+                       for v in videos]
+    out = capsys.readouterr().out
+    for path in written:
+        w, h = png_size(path)
+        assert w == 400 and f'{path} ({w}x{h} px)' in out
+
+
+def test_results_mode_max_videos_and_choice(tiny_dataset, tmp_path, tool,
+                                            capsys):
+    res = tmp_path / 'results.json'
+    videos = _write_results(tiny_dataset, res, 0.0)
+    out_dir = tmp_path / 'vis'
+    written = tool.main(['--results', str(res), '--data-root', tiny_dataset,
+                         '--max-videos', '2', '--out-dir', str(out_dir),
+                         '--dpi', '40'])
+    assert written == [str(out_dir / f'{v}.png') for v in videos[:2]]
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        f'{v}.png' for v in videos[:2])
+    assert 'plotting the first 2 of 5 videos' in capsys.readouterr().out
+    # default: a handful (5 here = all); --videos picks
+    assert len(tool.main(['--results', str(res), '--data-root', tiny_dataset,
+                          '--out-dir', str(out_dir), '--dpi', '40'])) == 5
+    assert tool.DEFAULT_MAX_VIDEOS == 5
+    picked = tool.main(['--results', str(res), '--gt',
+                        osp.join(tiny_dataset, 'gt_full.json'),
+                        '--split-file', osp.join(tiny_dataset,
+                                                 'split_test.txt'),
+                        '--videos', videos[3], '--out-dir',
+                        str(tmp_path / 'one'), '--dpi', '40'])
+    assert picked == [str(tmp_path / 'one' / f'{videos[3]}.png')]
+    with pytest.raises(SystemExit, match='nope.*not in the split'):
+        tool.main(['--results', str(res), '--data-root', tiny_dataset,
+                   '--videos', 'nope', '--out-dir', str(out_dir)])
+
+
+def test_results_mode_side_by_side(tiny_dataset, tmp_path, tool,
+                                   monkeypatch):
+    from matplotlib.figure import Figure
+    saved = []
+    original = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        saved.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    a, b = tmp_path / 'a.json', tmp_path / 'b.json'
+    videos = _write_results(tiny_dataset, a, 0.0)
+    _write_results(tiny_dataset, b, 1.0, version='other method')
+    single = tool.main(['--results', str(a), '--data-root', tiny_dataset,
+                        '--videos', videos[0], '--out-dir',
+                        str(tmp_path / 's'), '--dpi', '40'])
+    title = saved[-1].axes[0].get_title()
+    assert title.startswith(f'{videos[0]} | ') and 'point' not in title
+    from hrpro_plugin.visualization import GENERIC_SCORE_NOTE, \
+        HRPRO_SCORE_NOTE
+    assert HRPRO_SCORE_NOTE in [t.get_text() for t in saved[-1].texts]
+    both = tool.main(['--results', str(a), '--results', str(b), '--names',
+                      'mine', 'theirs', '--data-root', tiny_dataset,
+                      '--videos', videos[0], '--out-dir',
+                      str(tmp_path / 'c'), '--dpi', '40'])
+    rows = [t.get_text() for t in saved[-1].axes[0].get_yticklabels()]
+    assert rows[0].startswith('GT ') and rows[1].startswith('mine: ') and \
+        rows[2].startswith('theirs: ')
+    assert saved[-1].axes[0].get_title().endswith('| mine vs theirs')
+    # one results file is not HR-Pro's: the generic score line
+    assert GENERIC_SCORE_NOTE in [t.get_text() for t in saved[-1].texts]
+    w1, h1 = png_size(single[0])
+    w2, h2 = png_size(both[0])
+    assert w1 == w2 and h2 > h1
+    # default names: the file stems
+    tool.main(['--results', str(a), '--results', str(b), '--data-root',
+               tiny_dataset, '--videos', videos[0], '--out-dir',
+               str(tmp_path / 'c'), '--dpi', '40'])
+    assert saved[-1].axes[0].get_title().endswith('| a vs b')
+
+
+def test_arguments_of_the_two_modes(tiny_dataset, tmp_path, tool, capsys):
+    res = tmp_path / 'r.json'
+    _write_results(tiny_dataset, res, 0.0)
+    for argv in ([], ['cfg.py'], ['cfg.py', 'ckpt.pth', '--results',
+                                   str(res)],
+                 ['--results', str(res), '--names', 'x', 'y'],
+                 ['--results', str(res), '--all', '--videos', 'v']):
+        with pytest.raises(SystemExit) as err:
+            tool.parse_args(argv)
+        assert err.value.code == 2, argv
+    assert 'without a model use --results' in capsys.readouterr().err
+    with pytest.raises(SystemExit, match='needs --gt'):
+        tool.main(['--results', str(res)])
+    with pytest.raises(SystemExit, match='no_such_class'):
+        import json
+        data = json.loads(res.read_text())
+        first = next(iter(data['results'].values()))
+        first[0]['label'] = 'no_such_class'
+        res.write_text(json.dumps(data))
+        tool.main(['--results', str(res), '--data-root', tiny_dataset])

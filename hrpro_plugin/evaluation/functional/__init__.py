@@ -11,3 +11,4 @@ __all__ = [
     'AVERAGE_RANGES', 'load_results', 'write_results', 'load_ambiguous',
     'load_ground_truth', 'read_split'
 ]
+from .error_analysis import analyze_errors, classify_predictions  # noqa

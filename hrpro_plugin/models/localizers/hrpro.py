@@ -15,7 +15,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
-from ..proposals.candidates import generate_candidates
+from ..proposals.candidates import cap_candidates, generate_candidates
 from ..proposals.pseudo_snippets import mine_pseudo_snippets
 from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
                      lengths_to_mask)
@@ -61,6 +61,13 @@ class HRPro(BaseModel):
             p_comp to the OIC / emit the refined proposals; the L_reg-only
             and L_score-only ablations switch one off).
         post_processor (dict): class-wise soft-NMS.
+        test_cfg (dict): ``max_candidates`` (int | None): at inference, keep
+            the best candidates of each video by OIC score, at most this
+            many, before the instance head and soft-NMS. It bounds the time
+            of an untrained or badly trained model (hundreds of thousands
+            of candidates a video) and changes nothing where a video has
+            fewer; ``None`` (default) keeps all, as the reference does.
+            Training and mining never cap.
         bf16 (bool): run the networks under bf16 autocast when the model is
             on CUDA (losses, proposals and post-processing stay float32);
             ignored on CPU. ``tools/train.py --amp`` sets it.
@@ -82,6 +89,7 @@ class HRPro(BaseModel):
                  instance_loss: Optional[dict] = None,
                  stage2_cfg: Optional[dict] = None,
                  post_processor: dict = dict(type='SoftNMSPostProcessor'),
+                 test_cfg: Optional[dict] = None,
                  bf16: bool = False,
                  data_preprocessor: dict = dict(type='PointTALDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
@@ -120,6 +128,17 @@ class HRPro(BaseModel):
         if (self.instance_head is None) != (self.instance_loss is None):
             raise ValueError('instance_head and instance_loss go together')
         self.post_processor = MODELS.build(post_processor)
+        self.test_cfg = dict(max_candidates=None)
+        unknown = set(test_cfg or {}) - set(self.test_cfg)
+        if unknown:
+            raise ValueError(f'test_cfg: unknown key(s) {sorted(unknown)}; '
+                             f'known: {sorted(self.test_cfg)}')
+        self.test_cfg.update(test_cfg or {})
+        cap = self.test_cfg['max_candidates']
+        if cap is not None and (isinstance(cap, bool) or
+                                not isinstance(cap, int) or cap < 1):
+            raise ValueError('test_cfg.max_candidates must be a positive '
+                             f'integer or None, got {cap!r}')
         self.bf16 = bool(bf16)
         # 1 while stage 1 trains; 2 once the switch has happened. Saved in
         # checkpoints, so a stage-1 checkpoint predicts without the
@@ -322,6 +341,7 @@ class HRPro(BaseModel):
         cand = generate_candidates(out['fused_cas'], out['attn'],
                                    out['video_scores'], mask,
                                    **self.proposal_cfg)
+        cand = cap_candidates(cand, self.test_cfg['max_candidates'])
         start, end = cand['start'], cand['end']
         label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
         if self.instance_head is not None and self.current_stage == 2:
