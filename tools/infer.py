@@ -1,6 +1,14 @@
 """Localize actions in videos from their snippet features (no annotations).
 
     python tools/infer.py CONFIG CHECKPOINT --features PATH [--out results.json]
+    python tools/infer.py CONFIG CHECKPOINT --video FILE_OR_DIR \
+        --recognizer RECOGNIZER_CONFIG --recognizer-checkpoint RECOGNIZER_CKPT
+
+``--video`` chains ``tools/extract_features.py`` and detection: the videos'
+features are extracted with the recognizer at the localizer's snippet rate
+(its config's ``snippet_frames`` and ``feature_fps``) into ``features/``
+next to the results, then detected. The recognizer must give the feature
+width the localizer was trained on.
 
 PATH is one ``<video>.npy`` file (float ``[T, D]``), a folder of them, or a
 folder with ``rgb/`` and ``flow/`` sub-folders (concatenated rgb first). The
@@ -30,9 +38,20 @@ def parse_args(argv=None):
                         'the training work dir)')
     parser.add_argument('checkpoint', help='checkpoint (stage1.pth or '
                         'stage2.pth written by tools/train.py)')
-    parser.add_argument('--features', required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--features',
                         help='a .npy file [T, D], a folder of them, or a '
                         'folder with rgb/ and flow/ sub-folders')
+    source.add_argument('--video', help='a video file or a folder of videos: '
+                        'features are extracted first (needs --recognizer)')
+    parser.add_argument('--recognizer', help='--video: MMAction2 recognizer '
+                        'config of the feature extractor')
+    parser.add_argument('--recognizer-checkpoint', help='--video: its '
+                        'weights (leave out only to test the pipeline)')
+    parser.add_argument('--short-side', type=int, default=256,
+                        help='--video: frames resized to this short side')
+    parser.add_argument('--crop-size', type=int, default=224,
+                        help='--video: centre crop')
     parser.add_argument('--out', default=None,
                         help='results JSON (ActivityNet format; default '
                         'work_dirs/infer/<checkpoint folder>_<checkpoint '
@@ -77,10 +96,59 @@ def default_out(checkpoint: str) -> str:
     return osp.join('work_dirs', 'infer', name, 'results.json')
 
 
+def snippet_rate(cfg):
+    """``(snippet_frames, feature_fps)`` of the config's train (else test)
+    dataset, else its top-level keys (16 and 25 when none is set)."""
+    for loader in ('train_dataloader', 'test_dataloader'):
+        ds = (cfg.get(loader) or {}).get('dataset') or {}
+        if 'snippet_frames' in ds or 'feature_fps' in ds:
+            return int(ds.get('snippet_frames', 16)), float(
+                ds.get('feature_fps', 25.0))
+    return int(cfg.get('snippet_frames', 16)), float(
+        cfg.get('feature_fps', 25.0))
+
+
+def extract_for_inference(args) -> str:
+    """``--video``: extract the features next to the results; returns their
+    folder. Videos that cannot be decoded are named and left out."""
+    from mmengine.config import Config
+    from hrpro_plugin.apis.feature_extraction import (ExtractionSettings,
+                                                      extract_videos,
+                                                      init_extractor,
+                                                      list_videos)
+    if not args.recognizer:
+        sys.exit('error: --video needs --recognizer CONFIG (and '
+                 '--recognizer-checkpoint CKPT) to extract the features')
+    frames, fps = snippet_rate(Config.fromfile(args.config))
+    settings = ExtractionSettings(snippet_frames=frames, stride=frames,
+                                  fps=fps, short_side=args.short_side,
+                                  crop_size=args.crop_size)
+    settings.check()
+    videos = list_videos(args.video)
+    out_dir = osp.join(osp.dirname(osp.abspath(args.out)), 'features')
+    extractor = init_extractor(args.recognizer, args.recognizer_checkpoint,
+                               args.device)
+    done, failed = extract_videos(
+        extractor, videos, out_dir, settings,
+        record=dict(recognizer=osp.abspath(args.recognizer),
+                    checkpoint=args.recognizer_checkpoint, modality='rgb'),
+        progress=len(videos) > 1)
+    for name, err in failed.items():
+        print(f'skipped: {err}', file=sys.stderr)
+    if not done:
+        sys.exit(f'error: none of the {len(videos)} video(s) could be '
+                 'decoded')
+    print(f'features of {len(done)} video(s) ({frames} frames a snippet at '
+          f'{fps:g} fps) written to {out_dir}')
+    args.failed_videos = list(failed)
+    return out_dir
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.out is None:
         args.out = default_out(args.checkpoint)
+    args.failed_videos = []
     if args.device.startswith('cuda'):
         import torch
         if not torch.cuda.is_available():
@@ -91,6 +159,8 @@ def main(argv=None):
         refuse_overwriting_inputs, write_results)
 
     try:
+        if args.video is not None:
+            args.features = extract_for_inference(args)
         videos = collect_feature_files(args.features)
         refuse_overwriting_inputs(
             args.out, [args.config, args.checkpoint] +
@@ -116,6 +186,9 @@ def main(argv=None):
         print(summarize(r, args.top))
     print(f'{len(results)} video(s); results written to '
           f'{osp.abspath(args.out)}')
+    if args.failed_videos:
+        sys.exit(f'error: {len(args.failed_videos)} video(s) could not be '
+                 f'decoded: {", ".join(args.failed_videos)}')
     return results
 
 
