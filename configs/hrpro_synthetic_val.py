@@ -11,33 +11,15 @@ videos (best_mAP_avg_iter_<n>.pth). Stage 2's lr drops 10x after its
 
     python tools/train.py configs/hrpro_synthetic_val.py
 """
-_base_ = ['./hrpro_synthetic.py']
+_base_ = ['./hrpro_synthetic.py', './_base_/datasets/synthetic_val.py']
 
+# the same draw as the validation set of the base (ratio and seed must match)
 holdout = dict(ratio=0.2, seed=0)
 train_dataloader = dict(
     dataset=dict(holdout=dict(holdout, use='train')))
 train_cfg = dict(
     val_interval=250, stage2_val_interval=5,
     stage2_dataloader=dict(dataset=dict(holdout=dict(holdout, use='train'))))
-
-# the held-out training videos: features/train, ground truth from
-# gt_full.json, points not needed
-val_dataloader = dict(
-    batch_size=8, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='PointTALDataset', data_root={{_base_.data_root}},
-        ann_file='gt_full.json', split_file='split_train.txt',
-        point_file='point_labels/point_gaussian.csv',
-        feature_dir='features/train', feat_dim=None,
-        snippet_frames={{_base_.snippet_frames}},
-        feature_fps={{_base_.feature_fps}},
-        holdout=dict(holdout, use='val'), require_points=False,
-        test_mode=True, pipeline={{_base_.test_pipeline}}))
-val_evaluator = dict(
-    type='TALmAPMetric', tiou_thresholds={{_base_.tiou_thresholds}},
-    ambiguous_file=None)
-val_cfg = dict(type='ValLoop')
 
 default_hooks = dict(
     checkpoint=dict(save_best='mAP_avg', rule='greater'))

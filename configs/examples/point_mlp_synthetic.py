@@ -13,7 +13,8 @@ the best checkpoint kept (best_mAP_avg_iter_<n>.pth).
     python tools/test.py configs/examples/point_mlp_synthetic.py \
         work_dirs/point_mlp_synthetic/iter_600.pth --data-root data/synthetic
 """
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/synthetic.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/synthetic.py',
+          '../_base_/datasets/synthetic_val.py']
 custom_imports = dict(
     imports=['hrpro_plugin', 'configs.examples.mixing_modules'],
     allow_failed_imports=False)
@@ -28,23 +29,9 @@ model = dict(
     post_processor=dict(type='SoftNMSPostProcessor', sigma=0.3, top_k=200),
     data_preprocessor=dict(type='PointTALDataPreprocessor'))
 
+# the same draw as the validation set of the base (ratio and seed must match)
 holdout = dict(ratio=0.2, seed=0)
 train_dataloader = dict(dataset=dict(holdout=dict(holdout, use='train')))
-val_dataloader = dict(
-    batch_size=8, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='PointTALDataset', data_root={{_base_.data_root}},
-        ann_file='gt_full.json', split_file='split_train.txt',
-        point_file='point_labels/point_gaussian.csv',
-        feature_dir='features/train', feat_dim=None,
-        snippet_frames={{_base_.snippet_frames}},
-        feature_fps={{_base_.feature_fps}},
-        holdout=dict(holdout, use='val'), require_points=False,
-        test_mode=True, pipeline={{_base_.test_pipeline}}))
-val_evaluator = dict(type='TALmAPMetric',
-                     tiou_thresholds={{_base_.tiou_thresholds}})
-val_cfg = dict(type='ValLoop')
 
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=200)
 optim_wrapper = dict(
