@@ -113,3 +113,14 @@ def test_run_cli_reports_a_bad_value_as_one_line(monkeypatch):
     monkeypatch.setenv('HRPRO_DEBUG', '1')           # traceback instead
     with pytest.raises(ThreadConfigError):
         run_cli(lambda: None)
+
+
+def test_busy_machine_note_only_when_loaded_and_multithreaded():
+    from hrpro_plugin.utils.threads import busy_warning
+    assert busy_warning(2, 0.4, 2) is None        # idle machine
+    assert busy_warning(1, 3.0, 2) is None        # already one thread
+    note = busy_warning(2, 1.9, 2)
+    assert note == ('note: the machine is busy (load average 1.9 on 2 CPUs) '
+                    'and this run uses 2 torch threads; when sharing the '
+                    'CPUs with other jobs, HRPRO_NUM_THREADS=1 is much '
+                    'faster for all of them')

@@ -4,8 +4,10 @@ torch sizes its intra-op pool from the CPUs it can see, which is not the
 number it may use in a container with a CPU quota, and it does not know
 that other processes share the cores. Two trainings on 2 shared cores,
 each with a 2-thread pool whose OpenMP workers spin while they wait for a
-descheduled partner, ran 20x slower an iteration, not 2x. The tools
-therefore pick the thread count themselves, and the user can override it:
+descheduled partner, ran 3.4x slower an iteration on the default synthetic
+set (and 20x at THUMOS14 scale), against 1.1x with one thread each. The
+tools therefore pick the thread count themselves, say so when the machine
+is already busy, and the user can override it:
 
 * ``HRPRO_NUM_THREADS=N`` (a positive integer): N threads, always.
 * ``OMP_NUM_THREADS`` set (and no ``HRPRO_NUM_THREADS``): left as torch
@@ -83,6 +85,25 @@ def parse_thread_count(value: str, name: str = ENV_VAR) -> int:
     return n
 
 
+def busy_warning(threads: int, load: float, cpus: int) -> Optional[str]:
+    """The line printed when other jobs already keep the CPUs busy (1-min
+    load average of at least 1) and this process is about to use more than
+    one thread on its own choice; None otherwise.
+
+    Measured on 2 cores (benchmarks/cpu_sharing.py, README "Performance"):
+    two trainings with 2 threads each ran 3.4x slower an iteration than
+    one alone; with 1 thread each, 1.1x. The count is not lowered
+    automatically: results depend on the thread count, and a run must not
+    change with the load of the machine it started on.
+    """
+    if threads <= 1 or load < 1.0:
+        return None
+    return (f'note: the machine is busy (load average {load:.1f} on {cpus} '
+            f'CPUs) and this run uses {threads} torch threads; when sharing '
+            f'the CPUs with other jobs, {ENV_VAR}=1 is much faster for all '
+            f'of them')
+
+
 def configure_threads(environ=None) -> Tuple[int, str]:
     """Set torch's intra-op thread count for this process (see the module
     docstring for the rules); returns ``(threads, source)`` with source
@@ -98,6 +119,15 @@ def configure_threads(environ=None) -> Tuple[int, str]:
         n, source = available_cpus(), 'cpus'
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    if source == 'cpus':
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+        note = busy_warning(n, load, available_cpus())
+        if note:
+            import sys
+            print(note, file=sys.stderr, flush=True)
     logger.debug('torch intra-op threads: %d (from %s; %d CPUs available)',
                  torch.get_num_threads(), source, available_cpus())
     return torch.get_num_threads(), source
