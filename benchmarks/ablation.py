@@ -75,7 +75,10 @@ def test(config, ckpt, work_dir, args):
             return json.load(f)
     options = ['feat_dim=None', 'num_classes=None']
     if not osp.isfile(osp.join(args.data_root, 'Ambiguous_test.txt')):
-        # the THUMOS14 configs name one; other data (e.g. synthetic) has none
+        # the THUMOS14 configs name one; fully synthetic data has none. Said
+        # aloud: THUMOS14 numbers without the filter are not comparable.
+        print(f'[ablation] {args.data_root}/Ambiguous_test.txt not found: '
+              'testing without ambiguous-segment filtering', flush=True)
         options.append('test_evaluator.ambiguous_file=None')
     run(['tools/test.py', config, ckpt, '--data-root', args.data_root,
          '--work-dir', work_dir, '--metrics-out', out,

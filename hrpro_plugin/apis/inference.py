@@ -268,8 +268,15 @@ def inference_localizer(model,
     snippet_seconds = float(snippet_seconds)
     if not snippet_seconds > 0:
         raise ValueError(f'snippet_seconds must be > 0, got {snippet_seconds}')
-    classes = list((getattr(model, 'dataset_meta', None) or {}).get(
-        'classes', [str(i) for i in range(model.num_classes)]))
+    # class names come from the checkpoint; numbering them '0', '1', ...
+    # would write results files no evaluator can match to the annotations
+    classes = (getattr(model, 'dataset_meta', None) or {}).get('classes')
+    if classes is None:
+        raise ValueError(
+            'the model has no class names (dataset_meta["classes"]): load it '
+            'with init_localizer from a checkpoint written by tools/train.py, '
+            'or set model.dataset_meta = dict(classes=[...])')
+    classes = list(classes)
     items = _normalise_inputs(features)
     bar = ProgressBar(len(items)) if progress and len(items) > 1 else None
     results = []

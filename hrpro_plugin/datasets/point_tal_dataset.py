@@ -301,10 +301,13 @@ class PointTALDataset(BaseDataset):
         self.feat_dim = common_feature_width(files, self.expected_feat_dim,
                                              'the config')
         data_list = []
+        no_duration = []
         for video, paths, shapes in files:
             ann = parse_video_annotation(database, video, ann_path)
             num_snippets = shapes[0][0]
             dim = self.feat_dim
+            if ann.duration is None:
+                no_duration.append(video)
             duration = (ann.duration if ann.duration is not None else
                         num_snippets * self.snippet_seconds)
             self._check_length(video, paths[0], num_snippets, ann.duration,
@@ -362,6 +365,14 @@ class PointTALDataset(BaseDataset):
                     point_positions=point_positions,
                     video_label=video_label))
 
+        if no_duration:
+            # not an error (ActivityNet-style files may leave it out), but
+            # never silent: predictions are then cut at the features' end
+            print_log(
+                f'{ann_path}: {len(no_duration)} video(s) have no "duration"; '
+                'their length is taken from the features (snippets x '
+                f'{self.snippet_seconds:g} s): {_short_list(no_duration)}',
+                logger='current', level=logging.WARNING)
         if self.require_points:
             pointed = set()
             for info in data_list:

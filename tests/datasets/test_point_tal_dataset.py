@@ -245,7 +245,7 @@ def test_blocked_videos_and_test_set(tmp_path):
     assert info_by_name(ds)['v2']['point_snippets'].shape == (0, )
 
 
-def test_fps_from_num_frames_and_missing_duration(tmp_path):
+def test_fps_from_num_frames_and_missing_duration(tmp_path, warnings_log):
     db = copy.deepcopy(BASE_DB)
     del db['v2']['fps']
     db['v2']['num_frames'] = 160  # 160 / 6.4 = 25 fps
@@ -255,6 +255,9 @@ def test_fps_from_num_frames_and_missing_duration(tmp_path):
     info = info_by_name(build(tmp_path))
     assert info['v2']['fps'] == pytest.approx(25.0)
     assert info['v1']['duration'] == pytest.approx(16 * 0.64)
+    # the fallback is said, with the video
+    assert any('1 video(s) have no "duration"' in m and m.endswith(': v1')
+               for m in warnings_log), warnings_log
     db['v2'].pop('duration')
     (tmp_path / 'gt_full.json').write_text(json.dumps({'database': db}))
     with pytest.raises(DataError, match=r"gt_full\.json: video 'v2': no "

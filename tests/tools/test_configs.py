@@ -253,3 +253,5 @@ def test_every_full_config_caps_detections_per_video():
                  'hrpro_synthetic'):
         cfg = Config.fromfile(f'configs/{name}.py')
         assert cfg.model.post_processor.top_k == 500, name
+        # and at most 2,000 candidates a video enter the instance head
+        assert cfg.model.test_cfg == dict(max_candidates=2000), name

@@ -28,6 +28,11 @@ model = dict(
     # 0.27). None keeps every detection, as the reference does.
     post_processor=dict(type='SoftNMSPostProcessor', sigma=0.3, top_k=500,
                         min_score=None),
+    # at most 2,000 candidates a video (best OIC first) enter the instance
+    # head and soft-NMS. THUMOS14-scale synthetic data, 2 CPU cores: a
+    # trained model scores the same (42.72 vs 42.71 avg mAP, 25 s either
+    # way); a 2-iteration model tests in 34 s instead of 62 s.
+    test_cfg=dict(max_candidates=2000),
 )
 
 # Stage 2 (instance level). Stage-1-only configs set both to None.
