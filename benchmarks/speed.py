@@ -459,7 +459,7 @@ def proposal_bench(rec: Recorder, model, device: str, repeats: int,
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     import _naive
     from hrpro_plugin.models.proposals.candidates import generate_candidates
-    from hrpro_plugin.models.proposals.soft_nms import batched_soft_nms
+    from hrpro_plugin.models.postprocessing.soft_nms import batched_soft_nms
 
     cuda = device == 'cuda'
 

@@ -236,9 +236,9 @@ def plot_model(args):
 
     from hrpro_plugin.apis import (apply_data_root, init_localizer,
                                    localizer_outputs)
-    from hrpro_plugin.models.proposals.proposal_file import (
+    from hrpro_plugin.models.instance_level.proposal_file import (
         ProposalFileError, load_proposals, proposals_for_video)
-    from hrpro_plugin.models.proposals.pseudo_snippets import \
+    from hrpro_plugin.models.snippet_level.pseudo_snippets import \
         mine_pseudo_snippets
     from hrpro_plugin.models.utils import batch_point_labels
     from hrpro_plugin.visualization import plot_localization

@@ -21,12 +21,12 @@ from torch import nn
 import hrpro_plugin  # noqa: F401  (registers HR-Pro's parts, applies compat)
 import mmaction.models.losses  # noqa: F401,E402  (registers BCELossWithLogits)
 from mmaction.registry import MODELS  # noqa: E402
-from hrpro_plugin.models.heads.snippet_head import \
+from hrpro_plugin.models.snippet_level.snippet_head import \
     masked_topk_mean  # noqa: E402
 from hrpro_plugin.models.localizers.hrpro import HRPro  # noqa: E402
 from hrpro_plugin.models.proposals.candidates import \
     generate_candidates  # noqa: E402
-from hrpro_plugin.models.proposals.pseudo_snippets import \
+from hrpro_plugin.models.snippet_level.pseudo_snippets import \
     mine_pseudo_snippets  # noqa: E402
 from hrpro_plugin.models.utils import (batch_lengths,  # noqa: E402
                                        batch_point_labels, batch_video_labels,

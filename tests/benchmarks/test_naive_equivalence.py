@@ -8,7 +8,7 @@ import torch
 from hrpro_plugin.models.proposals.candidates import (ATTN_THRESHOLDS,
                                                       CAS_THRESHOLDS,
                                                       generate_candidates)
-from hrpro_plugin.models.proposals.soft_nms import batched_soft_nms
+from hrpro_plugin.models.postprocessing.soft_nms import batched_soft_nms
 
 from _helpers import load_script
 

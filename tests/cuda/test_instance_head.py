@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from _devices import GRAD_RTOL, HEAD_ATOL, assert_close, stage1_like
-from hrpro_plugin.models.heads.instance_head import InstanceHead
-from hrpro_plugin.models.losses.instance_losses import InstanceLoss
+from hrpro_plugin.models.instance_level.instance_head import InstanceHead
+from hrpro_plugin.models.instance_level.instance_losses import InstanceLoss
 from hrpro_plugin.models.proposals.candidates import generate_candidates
 
 pytestmark = pytest.mark.cuda

@@ -10,9 +10,9 @@ from _devices import (NMS32_ATOL, NMS64_ATOL, OIC_ATOL, ROI_ATOL,
                       assert_close, stage1_like)
 from hrpro_plugin.models.proposals.candidates import (generate_candidates,
                                                       oic_scores)
-from hrpro_plugin.models.proposals.pseudo_snippets import mine_pseudo_snippets
-from hrpro_plugin.models.proposals.roi_align import roi_align_1d
-from hrpro_plugin.models.proposals.soft_nms import (SoftNMSPostProcessor,
+from hrpro_plugin.models.snippet_level.pseudo_snippets import mine_pseudo_snippets
+from hrpro_plugin.models.instance_level.roi_align import roi_align_1d
+from hrpro_plugin.models.postprocessing.soft_nms import (SoftNMSPostProcessor,
                                                     batched_soft_nms,
                                                     soft_nms_reference)
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from hrpro_plugin.engine.hooks.proposal_mining_hook import ProposalMiningHook
-from hrpro_plugin.models.proposals.proposal_file import (make_proposal_data,
+from hrpro_plugin.models.instance_level.proposal_file import (make_proposal_data,
                                                          save_proposals)
 
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from hrpro_plugin.models.heads.instance_head import InstanceHead
-from hrpro_plugin.models.losses.instance_losses import (InstanceLoss,
+from hrpro_plugin.models.instance_level.instance_head import InstanceHead
+from hrpro_plugin.models.instance_level.instance_losses import (InstanceLoss,
                                                         assign_targets)
-from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
+from hrpro_plugin.models.instance_level.roi_align import (extend_proposals,
                                                      roi_align_1d)
 
 from _vectors import load

@@ -6,10 +6,10 @@ import collections
 import numpy as np
 import torch
 
-from hrpro_plugin.models.proposals.mining import (mine_proposals,
+from hrpro_plugin.models.instance_level.mining import (mine_proposals,
                                                   sample_negative_proposals,
                                                   select_reliable_proposals)
-from hrpro_plugin.models.proposals.pseudo_snippets import mine_pseudo_snippets
+from hrpro_plugin.models.snippet_level.pseudo_snippets import mine_pseudo_snippets
 
 from _vectors import load
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hrpro_plugin.evaluation.functional.ap import filter_ambiguous
-from hrpro_plugin.models.proposals.soft_nms import batched_soft_nms
+from hrpro_plugin.models.postprocessing.soft_nms import batched_soft_nms
 
 from _vectors import load
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hrpro_plugin.models.proposals.pseudo_snippets import mine_pseudo_snippets
+from hrpro_plugin.models.snippet_level.pseudo_snippets import mine_pseudo_snippets
 
 from _vectors import load
 

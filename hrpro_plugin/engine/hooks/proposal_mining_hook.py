@@ -13,12 +13,12 @@ from mmengine.logging import print_log
 from mmaction.registry import HOOKS
 from ..utils import iterate_dataset, unwrap
 from ...models.proposals.candidates import generate_candidates
-from ...models.proposals.mining import mine_proposals
-from ...models.proposals.proposal_file import (ProposalFileError,
+from ...models.instance_level.mining import mine_proposals
+from ...models.instance_level.proposal_file import (ProposalFileError,
                                                concat_mined, load_proposals,
                                                make_proposal_data,
                                                save_proposals)
-from ...models.proposals.pseudo_snippets import mine_pseudo_snippets
+from ...models.snippet_level.pseudo_snippets import mine_pseudo_snippets
 from ...models.utils import batch_point_labels
 
 
@@ -27,7 +27,7 @@ class ProposalMiningHook(Hook):
     """At the switch (``before_stage2``), run the frozen stage-1 model over
     the training videos in a fixed order and store PP, RP and NP (docs/method.md,
     "Stage 2") in one file under the work dir
-    (:mod:`hrpro_plugin.models.proposals.proposal_file` documents it).
+    (:mod:`hrpro_plugin.models.instance_level.proposal_file` documents it).
 
     - Only the main process mines and writes; the others wait and then read
       the same file through ``LoadMinedProposals``.

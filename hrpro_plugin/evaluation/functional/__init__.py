@@ -3,7 +3,7 @@ from .ap import (AVERAGE_RANGES, average_precision, filter_ambiguous,
                  mean_average_precision, summarize_map)
 from .results_io import (load_ambiguous, load_ground_truth, load_results,
                          read_split, write_results)
-from .tiou import pairwise_tiou, pairwise_tiou_np
+from ...ops.tiou import pairwise_tiou, pairwise_tiou_np
 
 __all__ = [
     'pairwise_tiou', 'pairwise_tiou_np', 'average_precision',

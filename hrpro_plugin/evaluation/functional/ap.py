@@ -30,7 +30,7 @@ from typing import Dict, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
-from .tiou import pairwise_tiou_np
+from ...ops.tiou import pairwise_tiou_np
 
 GT = Mapping[str, Tuple[np.ndarray, np.ndarray]]
 Preds = Mapping[str, Tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -46,7 +46,7 @@ from typing import Dict, Mapping, NamedTuple, Sequence, Tuple, Union
 import numpy as np
 
 from .ap import mean_average_precision
-from .tiou import pairwise_tiou_np
+from ...ops.tiou import pairwise_tiou_np
 
 __all__ = [
     'CATEGORIES', 'ERROR_TYPES', 'CATEGORY_NAMES', 'LENGTH_BINS',

@@ -16,7 +16,7 @@ from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
 from ..proposals.candidates import cap_candidates, generate_candidates
-from ..proposals.pseudo_snippets import mine_pseudo_snippets
+from ..snippet_level.pseudo_snippets import mine_pseudo_snippets
 from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
                      lengths_to_mask)
 
@@ -307,7 +307,7 @@ class HRPro(BaseModel):
             return self.extract(inputs, mask)['embedded']
 
     def loss_stage2(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
-        from ..proposals.stage2_batch import gather_mined_proposals
+        from ..instance_level.stage2_batch import gather_mined_proposals
         mask = self.masks_for(inputs, data_samples)
         feats = self.instance_features(inputs, mask)
         mined = gather_mined_proposals(data_samples, device=inputs.device)

@@ -1,10 +1,6 @@
-"""Pure tensor functions on proposals (snippet units) and the soft-NMS
-post-processor; only SoftNMSPostProcessor is a registered module."""
-from .candidates import generate_candidates
-from .mining import mine_proposals
-from .pseudo_snippets import mine_pseudo_snippets
-from .roi_align import roi_align_1d
-from .soft_nms import SoftNMSPostProcessor, batched_soft_nms
+"""Candidate proposals (multi-threshold runs of the CAS and attention) and
+their OIC scores: pure tensor functions in snippet units, shared by the
+proposal mining of stage 2 and by inference."""
+from .candidates import cap_candidates, generate_candidates, oic_scores
 
-__all__ = ['generate_candidates', 'mine_proposals', 'mine_pseudo_snippets',
-           'roi_align_1d', 'SoftNMSPostProcessor', 'batched_soft_nms']
+__all__ = ['generate_candidates', 'cap_candidates', 'oic_scores']

@@ -4,8 +4,8 @@ import os
 import pytest
 import torch
 
-from hrpro_plugin.models.proposals.mining import mine_proposals
-from hrpro_plugin.models.proposals.proposal_file import (
+from hrpro_plugin.models.instance_level.mining import mine_proposals
+from hrpro_plugin.models.instance_level.proposal_file import (
     FORMAT_VERSION, ProposalFileError, concat_mined, load_proposals,
     make_proposal_data, proposals_for_video, proposals_for_videos,
     save_proposals)

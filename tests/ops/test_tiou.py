@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from hrpro_plugin.evaluation.functional import pairwise_tiou, pairwise_tiou_np
+from hrpro_plugin.ops import pairwise_tiou, pairwise_tiou_np
 
 # (a, b, tIoU) worked by hand: inter / (len_a + len_b - inter)
 CASES = [

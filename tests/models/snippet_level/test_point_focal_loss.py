@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from hrpro_plugin.models.losses.point_focal_loss import PointFocalLoss
+from hrpro_plugin.models.snippet_level.point_focal_loss import PointFocalLoss
 
 
 def _tiny():

@@ -1,6 +1,6 @@
 import torch
 
-from hrpro_plugin.models.heads.snippet_head import (SnippetHead,
+from hrpro_plugin.models.snippet_level.snippet_head import (SnippetHead,
                                                     masked_topk_mean)
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import nn
 
-from hrpro_plugin.evaluation.functional.tiou import pairwise_tiou
+from ...ops.tiou import pairwise_tiou
 
 _BLOCK_ELEMENTS = 1 << 24
 

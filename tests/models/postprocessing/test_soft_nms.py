@@ -4,7 +4,7 @@ import math
 import numpy as np
 import torch
 
-from hrpro_plugin.models.proposals.soft_nms import (SoftNMSPostProcessor,
+from hrpro_plugin.models.postprocessing.soft_nms import (SoftNMSPostProcessor,
                                                     batched_soft_nms,
                                                     soft_nms_reference)
 

@@ -4,8 +4,8 @@ import torch
 from mmaction.registry import MODELS
 
 import hrpro_plugin  # noqa: F401  (registers the parts)
-from hrpro_plugin.models.heads import instance_head as ih
-from hrpro_plugin.models.heads.instance_head import (InstanceHead,
+from hrpro_plugin.models.instance_level import instance_head as ih
+from hrpro_plugin.models.instance_level.instance_head import (InstanceHead,
                                                      fuse_predictions,
                                                      refine_and_clip)
 

@@ -3,7 +3,7 @@ adaptively sampled operator; tests/parity pins it to the reference)."""
 import pytest
 import torch
 
-from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
+from hrpro_plugin.models.instance_level.roi_align import (extend_proposals,
                                                      roi_align_1d)
 
 

@@ -1,7 +1,7 @@
 """Known-answer tests of PP / RP / NP mining."""
 import torch
 
-from hrpro_plugin.models.proposals.mining import (background_runs,
+from hrpro_plugin.models.instance_level.mining import (background_runs,
                                                   mine_proposals,
                                                   sample_negative_proposals,
                                                   select_reliable_proposals)

@@ -6,10 +6,9 @@ import sys
 import pytest
 import torch
 
-from hrpro_plugin.models.memory import PrototypeMemory
+from hrpro_plugin.models.snippet_level.memory import PrototypeMemory
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+from _helpers import REPO_ROOT  # noqa: E402
 
 
 def test_init_means_hand_made():
@@ -177,7 +176,7 @@ def test_two_process_gloo_matches_sequential(tmp_path):
     env = dict(os.environ)
     port = str(_free_port())
     module_path = os.path.join(REPO_ROOT, 'hrpro_plugin', 'models',
-                               'memory.py')
+                               'snippet_level', 'memory.py')
     procs = [subprocess.Popen([sys.executable, str(script), str(r), '2',
                                port, str(tmp_path), module_path], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

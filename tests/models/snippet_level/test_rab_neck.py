@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from hrpro_plugin.models.necks.rab_neck import RABNeck
+from hrpro_plugin.models.snippet_level.rab_neck import RABNeck
 
 
 def _neck(**kw):
@@ -98,7 +98,7 @@ def test_sdpa_matches_explicit_attention():
 
 
 def test_length_groups_known_answer():
-    from hrpro_plugin.models.necks.rab_neck import length_groups
+    from hrpro_plugin.models.snippet_level.rab_neck import length_groups
     # longest first; 10 and 9: 2 * 100 = 200 <= 1.25 * 181 = 226 -> together
     # + 5: 3 * 100 = 300 > 1.25 * 206 -> new group; 5, 5, 4: 3 * 25 = 75 <=
     # 1.25 * 66 = 82.5 -> together
@@ -138,7 +138,7 @@ def test_group_cost_ratio_below_one_is_rejected():
 
 def test_cpu_dropout_attention_matches_written_out():
     from hrpro_plugin.models.dropout import dropout_keep_mask
-    from hrpro_plugin.models.necks.rab_neck import cpu_dropout_attention
+    from hrpro_plugin.models.snippet_level.rab_neck import cpu_dropout_attention
     q, k, v = torch.randn(3, 2, 2, 5, 4).unbind(0)
     attn_mask = torch.tensor([True, True, True, False, True])[None, None,
                                                                 None]
@@ -157,7 +157,7 @@ def test_cpu_dropout_attention_matches_written_out():
 
 def test_cpu_dropout_attention_gradients_match_autograd():
     from hrpro_plugin.models.dropout import dropout_keep_mask
-    from hrpro_plugin.models.necks.rab_neck import cpu_dropout_attention
+    from hrpro_plugin.models.snippet_level.rab_neck import cpu_dropout_attention
     g = torch.Generator().manual_seed(5)
     q, k, v = (torch.randn(2, 3, 11, 4, generator=g, dtype=torch.float64)
                .requires_grad_(True) for _ in range(3))
@@ -179,7 +179,7 @@ def test_cpu_dropout_attention_gradients_match_autograd():
 
 
 def test_fused_qkv_projection_equals_conv_then_linear():
-    from hrpro_plugin.models.necks.rab_neck import RABlock
+    from hrpro_plugin.models.snippet_level.rab_neck import RABlock
     torch.manual_seed(0)
     block = RABlock(16, num_heads=4).double()
     x = torch.randn(2, 7, 16, dtype=torch.float64)

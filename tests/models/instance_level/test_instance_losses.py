@@ -4,8 +4,8 @@ import torch
 from mmaction.registry import MODELS
 
 import hrpro_plugin  # noqa: F401  (registers the parts)
-from hrpro_plugin.models.heads.instance_head import InstanceHead
-from hrpro_plugin.models.losses.instance_losses import (InstanceLoss,
+from hrpro_plugin.models.instance_level.instance_head import InstanceHead
+from hrpro_plugin.models.instance_level.instance_losses import (InstanceLoss,
                                                         assign_targets,
                                                         cut_pool,
                                                         sample_negatives)

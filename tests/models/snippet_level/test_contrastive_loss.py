@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from hrpro_plugin.models.losses.contrastive_loss import \
+from hrpro_plugin.models.snippet_level.contrastive_loss import \
     ReliableContrastiveLoss
 
 

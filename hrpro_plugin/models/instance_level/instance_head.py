@@ -27,7 +27,7 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
-from hrpro_plugin.models.proposals.roi_align import (extend_proposals,
+from hrpro_plugin.models.instance_level.roi_align import (extend_proposals,
                                                      roi_align_1d)
 from ..dropout import FastDropout
 

@@ -1,3 +1,0 @@
-from .rab_neck import RABNeck
-
-__all__ = ['RABNeck']
