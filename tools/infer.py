@@ -96,22 +96,11 @@ def default_out(checkpoint: str) -> str:
     return osp.join('work_dirs', 'infer', name, 'results.json')
 
 
-def snippet_rate(cfg):
-    """``(snippet_frames, feature_fps)`` of the config's train (else test)
-    dataset, else its top-level keys (16 and 25 when none is set)."""
-    for loader in ('train_dataloader', 'test_dataloader'):
-        ds = (cfg.get(loader) or {}).get('dataset') or {}
-        if 'snippet_frames' in ds or 'feature_fps' in ds:
-            return int(ds.get('snippet_frames', 16)), float(
-                ds.get('feature_fps', 25.0))
-    return int(cfg.get('snippet_frames', 16)), float(
-        cfg.get('feature_fps', 25.0))
-
-
-def extract_for_inference(args) -> str:
+def extract_for_inference(args):
     """``--video``: extract the features next to the results; returns their
-    folder. Videos that cannot be decoded are named and left out."""
+    folder and the videos that could not be decoded (named, left out)."""
     from mmengine.config import Config
+    from hrpro_plugin.apis.inference import config_snippet_rate
     from hrpro_plugin.apis.feature_extraction import (ExtractionSettings,
                                                       extract_videos,
                                                       init_extractor,
@@ -119,7 +108,7 @@ def extract_for_inference(args) -> str:
     if not args.recognizer:
         sys.exit('error: --video needs --recognizer CONFIG (and '
                  '--recognizer-checkpoint CKPT) to extract the features')
-    frames, fps = snippet_rate(Config.fromfile(args.config))
+    frames, fps = config_snippet_rate(Config.fromfile(args.config))
     settings = ExtractionSettings(snippet_frames=frames, stride=frames,
                                   fps=fps, short_side=args.short_side,
                                   crop_size=args.crop_size)
@@ -140,15 +129,14 @@ def extract_for_inference(args) -> str:
                  'decoded')
     print(f'features of {len(done)} video(s) ({frames} frames a snippet at '
           f'{fps:g} fps) written to {out_dir}')
-    args.failed_videos = list(failed)
-    return out_dir
+    return out_dir, list(failed)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.out is None:
         args.out = default_out(args.checkpoint)
-    args.failed_videos = []
+    failed_videos = []
     if args.device.startswith('cuda'):
         import torch
         if not torch.cuda.is_available():
@@ -160,7 +148,7 @@ def main(argv=None):
 
     try:
         if args.video is not None:
-            args.features = extract_for_inference(args)
+            args.features, failed_videos = extract_for_inference(args)
         videos = collect_feature_files(args.features)
         refuse_overwriting_inputs(
             args.out, [args.config, args.checkpoint] +
@@ -186,9 +174,9 @@ def main(argv=None):
         print(summarize(r, args.top))
     print(f'{len(results)} video(s); results written to '
           f'{osp.abspath(args.out)}')
-    if args.failed_videos:
-        sys.exit(f'error: {len(args.failed_videos)} video(s) could not be '
-                 f'decoded: {", ".join(args.failed_videos)}')
+    if failed_videos:
+        sys.exit(f'error: {len(failed_videos)} video(s) could not be '
+                 f'decoded: {", ".join(failed_videos)}')
     return results
 
 

@@ -73,11 +73,18 @@ def _resize_crop(frame: np.ndarray, short_side: int, crop: int) -> np.ndarray:
     return frame[top:top + crop, left:left + crop]
 
 
-def read_frames(path: str, settings: ExtractionSettings
-                ) -> Tuple[np.ndarray, float, float]:
-    """Decode ``path``: RGB frames ``[N, crop, crop, 3]`` uint8 resampled to
-    ``settings.fps`` (nearest frame in time), the video's own fps and its
-    duration in seconds."""
+def _output_index(num_frames: int, native: float,
+                  fps: Optional[float]) -> np.ndarray:
+    """Source frame of every output frame at ``fps`` (nearest in time; all
+    frames when ``fps`` is None or the video's own)."""
+    if fps is None or abs(fps - native) <= 1e-6:
+        return np.arange(num_frames, dtype=np.int64)
+    n_out = max(1, int(round(num_frames / native * fps)))
+    return np.minimum(np.floor(np.arange(n_out) * native / fps + 1e-9),
+                      num_frames - 1).astype(np.int64)
+
+
+def _open(path: str):
     import cv2
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
@@ -86,25 +93,57 @@ def read_frames(path: str, settings: ExtractionSettings
     if not native > 0:
         cap.release()
         raise VideoDecodeError(f'{path}: the video reports no frame rate')
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(_resize_crop(frame[:, :, ::-1], settings.short_side,
-                                   settings.crop_size))
+    return cap, native
+
+
+def output_frames(path: str, settings: ExtractionSettings
+                  ) -> Tuple[Iterator[np.ndarray], int, float, float]:
+    """Stream ``path`` as RGB frames ``[crop, crop, 3]`` uint8 resampled to
+    ``settings.fps``: ``(frames, number of output frames, the video's own
+    fps, duration in seconds)``. A first pass counts the frames without
+    decoding them (OpenCV's frame count is an estimate), so that memory
+    stays one snippet window, not the whole video."""
+    cap, native = _open(path)
+    n = 0
+    while cap.grab():
+        n += 1
     cap.release()
-    if not frames:
+    if n == 0:
         raise VideoDecodeError(f'{path}: no frame could be decoded')
-    duration = len(frames) / native
-    video = np.stack(frames)
-    fps = settings.fps or native
-    if abs(fps - native) > 1e-6:
-        n_out = max(1, int(round(duration * fps)))
-        idx = np.minimum(np.floor(np.arange(n_out) * native / fps + 1e-9),
-                         len(video) - 1).astype(np.int64)
-        video = video[idx]
-    return video, native, duration
+    index = _output_index(n, native, settings.fps)
+
+    def frames():
+        cap, _ = _open(path)
+        # output frames per source frame (0 when skipped, >1 when repeated)
+        repeats = np.bincount(index, minlength=n)
+        last, decoded = None, 0
+        try:
+            while decoded < n:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                last = _resize_crop(frame[:, :, ::-1], settings.short_side,
+                                    settings.crop_size)
+                for _ in range(repeats[decoded]):
+                    yield last
+                decoded += 1
+        finally:
+            cap.release()
+        if last is None:
+            raise VideoDecodeError(f'{path}: no frame could be decoded')
+        # frames counted but not decoded: the last decoded one stands in
+        for _ in range(int(repeats[decoded:].sum())):
+            yield last
+
+    return frames(), len(index), native, n / native
+
+
+def read_frames(path: str, settings: ExtractionSettings
+                ) -> Tuple[np.ndarray, float, float]:
+    """All of :func:`output_frames` at once: ``[N, crop, crop, 3]``, the
+    video's own fps and its duration (for short clips and tests)."""
+    frames, _, native, duration = output_frames(path, settings)
+    return np.stack(list(frames)), native, duration
 
 
 def num_snippets(num_frames: int, settings: ExtractionSettings) -> int:
@@ -113,16 +152,27 @@ def num_snippets(num_frames: int, settings: ExtractionSettings) -> int:
     return max(1, math.ceil(num_frames / settings.stride))
 
 
-def snippet_clips(video: np.ndarray, settings: ExtractionSettings
-                  ) -> Iterator[np.ndarray]:
-    """``[n, snippet_frames, H, W, 3]`` batches of snippets, in order."""
-    T = num_snippets(len(video), settings)
-    starts = np.arange(T) * settings.stride
-    offsets = np.arange(settings.snippet_frames)
-    for i in range(0, T, settings.batch_size):
-        idx = np.minimum(starts[i:i + settings.batch_size, None] + offsets,
-                         len(video) - 1)
-        yield video[idx]
+def snippet_clips(frames: Iterator[np.ndarray], num_frames: int,
+                  settings: ExtractionSettings) -> Iterator[np.ndarray]:
+    """``[n, snippet_frames, H, W, 3]`` batches of snippets, in order, from
+    a stream of ``num_frames`` frames; only the frames of the snippets not
+    yet emitted are held."""
+    T = num_snippets(num_frames, settings)
+    F, stride = settings.snippet_frames, settings.stride
+    buf, base, batch = [], 0, []        # buf[j] is frame base + j
+    stream = iter(frames)
+    for t in range(T):
+        start = t * stride
+        need = min(start + F, num_frames)
+        while base + len(buf) < need:
+            buf.append(next(stream))
+        del buf[:start - base]          # frames before this snippet
+        base = start
+        idx = np.minimum(np.arange(F), num_frames - 1 - start)
+        batch.append(np.stack([buf[j] for j in idx]))
+        if len(batch) == settings.batch_size or t == T - 1:
+            yield np.stack(batch)
+            batch = []
 
 
 class SnippetFeatureExtractor:
@@ -185,10 +235,10 @@ def init_extractor(config: str, checkpoint: Optional[str],
 def extract_video(extractor: SnippetFeatureExtractor, path: str,
                   settings: ExtractionSettings) -> Tuple[np.ndarray, Dict]:
     """Features ``[T, D]`` of one video and what was measured."""
-    video, native, duration = read_frames(path, settings)
+    frames, num_frames, native, duration = output_frames(path, settings)
     feats = np.concatenate(
-        [extractor(c) for c in snippet_clips(video, settings)])
-    info = dict(frames=int(len(video)), native_fps=native,
+        [extractor(c) for c in snippet_clips(frames, num_frames, settings)])
+    info = dict(frames=int(num_frames), native_fps=native,
                 duration=round(duration, 4), num_snippets=int(len(feats)),
                 feat_dim=int(feats.shape[1]))
     return feats.astype(np.float32), info

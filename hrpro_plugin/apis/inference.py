@@ -206,16 +206,22 @@ def _normalise_inputs(inputs) -> List[Tuple[str, Union[List[str],
     return out
 
 
-def config_snippet_seconds(cfg) -> float:
-    """``snippet_frames / feature_fps`` of the config's train dataset (else
-    test dataset, else top-level keys); 16 / 25 when none is set."""
+def config_snippet_rate(cfg) -> Tuple[int, float]:
+    """``(snippet_frames, feature_fps)`` of the config's train dataset (else
+    test dataset, else top-level keys); 16 and 25 when none is set."""
     for loader in ('train_dataloader', 'test_dataloader'):
         ds = (cfg.get(loader) or {}).get('dataset') or {}
         if 'snippet_frames' in ds or 'feature_fps' in ds:
-            return float(ds.get('snippet_frames', 16)) / float(
+            return int(ds.get('snippet_frames', 16)), float(
                 ds.get('feature_fps', 25.0))
-    return float(cfg.get('snippet_frames', 16)) / float(
+    return int(cfg.get('snippet_frames', 16)), float(
         cfg.get('feature_fps', 25.0))
+
+
+def config_snippet_seconds(cfg) -> float:
+    """``snippet_frames / feature_fps`` of :func:`config_snippet_rate`."""
+    frames, fps = config_snippet_rate(cfg)
+    return frames / fps
 
 
 def _make_sample(video: str, num_snippets: int, snippet_seconds: float):
@@ -247,7 +253,8 @@ def inference_localizer(model,
         snippet_seconds (float, optional): seconds a snippet covers; default
             from the config (``snippet_frames / feature_fps``).
         batch_size (int): videos a forward pass.
-        progress (bool): show an MMEngine progress bar.
+        progress (bool): show progress (a bar on a terminal, a short line
+            every 10 % otherwise).
 
     Returns:
         list of dict, one a video in input order: ``video``, ``segments``
@@ -257,7 +264,7 @@ def inference_localizer(model,
         descending), ``num_snippets``, ``duration``, ``snippet_seconds``.
     """
     from mmengine.dataset import pseudo_collate
-    from mmengine.utils import ProgressBar
+    from ..engine.log_utils import Progress
 
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
@@ -278,7 +285,8 @@ def inference_localizer(model,
             'or set model.dataset_meta = dict(classes=[...])')
     classes = list(classes)
     items = _normalise_inputs(features)
-    bar = ProgressBar(len(items)) if progress and len(items) > 1 else None
+    bar = (Progress(len(items), 'inference')
+           if progress and len(items) > 1 else None)
     results = []
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
@@ -330,10 +338,9 @@ def inference_localizer(model,
                      duration=duration,
                      snippet_seconds=snippet_seconds))
         if bar is not None:
-            for _ in chunk:
-                bar.update()
+            bar.update(len(chunk))
     if bar is not None:
-        print('', flush=True)
+        bar.close()
     return results
 
 

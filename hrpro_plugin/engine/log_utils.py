@@ -38,11 +38,20 @@ def quiet_runner_logs(runner) -> None:
         quiet_logger(logger)
 
 
-def _top_level_names(model):
-    names = {}
-    for name, p in model.named_parameters():
-        names[id(p)] = name.split('.', 1)[0]
-    return names
+def _trained_groups(model, optim):
+    """``[(group index, module name)]``: the first param group of each
+    distinct lr among the groups holding parameters that train now."""
+    names = {id(p): name.split('.', 1)[0]
+             for name, p in model.named_parameters()}
+    wanted = {id(p) for m in model.trainable_modules() for p in m.parameters()
+              if p.requires_grad}
+    groups, seen = [], set()
+    for i, group in enumerate(optim.param_groups):
+        ids = [id(p) for p in group['params'] if id(p) in wanted]
+        if ids and float(group['lr']) not in seen:
+            seen.add(float(group['lr']))
+            groups.append((i, names.get(ids[0], 'group')))
+    return groups
 
 
 def log_trained_lrs(runner) -> None:
@@ -52,35 +61,26 @@ def log_trained_lrs(runner) -> None:
     param group, which in stage 2 belongs to the frozen stage-1 network.
     Here ``lr`` is the lr of the first group that trains now (the model's
     ``trainable_modules()``), and every other lr among the trained groups
-    is logged as ``lr_<module>`` (e.g. ``lr_instance_head``).
+    is logged as ``lr_<module>`` (e.g. ``lr_instance_head``). Which groups
+    those are is worked out once per stage, not every iteration.
     """
     from ..engine.utils import unwrap
     model = unwrap(runner.model)
-    trained = getattr(model, 'trainable_modules', None)
     optim = getattr(runner.optim_wrapper, 'optimizer', None)
-    if trained is None or optim is None:
+    if not hasattr(model, 'trainable_modules') or optim is None:
         return
-    wanted = {id(p) for m in trained() for p in m.parameters()
-              if p.requires_grad}
-    if not wanted:
-        return
-    cache = getattr(runner, '_hrpro_param_names', None)
-    if cache is None:
-        cache = _top_level_names(model)
-        runner._hrpro_param_names = cache
-    seen = {}
-    for group in optim.param_groups:
-        ids = [id(p) for p in group['params'] if id(p) in wanted]
-        if not ids:
-            continue
-        seen.setdefault(float(group['lr']), cache.get(ids[0], 'group'))
-    if not seen:
+    key = (id(optim), getattr(model, 'current_stage', None))
+    cached = getattr(runner, '_hrpro_trained_groups', None)
+    if cached is None or cached[0] != key:
+        cached = (key, _trained_groups(model, optim))
+        runner._hrpro_trained_groups = cached
+    groups = cached[1]
+    if not groups:
         return
     hub = runner.message_hub
-    lrs = list(seen.items())
-    hub.update_scalar('train/lr', lrs[0][0])
-    for lr, name in lrs[1:]:
-        hub.update_scalar(f'train/lr_{name}', lr)
+    hub.update_scalar('train/lr', float(optim.param_groups[groups[0][0]]['lr']))
+    for i, name in groups[1:]:
+        hub.update_scalar(f'train/lr_{name}', float(optim.param_groups[i]['lr']))
 
 
 class Progress:
