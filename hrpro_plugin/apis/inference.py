@@ -270,8 +270,12 @@ def inference_localizer(model,
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     cfg = getattr(model, 'cfg', None)
     if snippet_seconds is None:
-        snippet_seconds = config_snippet_seconds(cfg) if cfg is not None \
-            else 16 / 25
+        if cfg is None:
+            raise ValueError(
+                'snippet_seconds is needed: the model has no config to read '
+                'snippet_frames / feature_fps from (load it with '
+                'init_localizer, or pass snippet_seconds=...)')
+        snippet_seconds = config_snippet_seconds(cfg)
     snippet_seconds = float(snippet_seconds)
     if not snippet_seconds > 0:
         raise ValueError(f'snippet_seconds must be > 0, got {snippet_seconds}')
@@ -290,58 +294,61 @@ def inference_localizer(model,
     results = []
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
-        batch = []
-        for video, src in chunk:
-            if isinstance(src, (list, tuple)):
-                arr = load_features(src)
-                where = ' + '.join(src)
-            else:
-                where = f'video {video}'
-                if torch.is_tensor(src):
-                    src = src.detach().cpu().numpy()
-                arr = _check_array(src, where)
-            if arr.shape[1] != model.feat_dim:
-                from ..datasets.annotations import DataError, transposed_hint
-                hint = transposed_hint(arr.shape, int(model.feat_dim)) \
-                    if not isinstance(src, (list, tuple)) or len(src) == 1 \
-                    else ''
-                raise DataError(
-                    f'{where}: features are {arr.shape[1]}-d but the '
-                    f'checkpoint was trained on {model.feat_dim}-d features'
-                    f'{hint}')
-            batch.append(
-                dict(inputs=torch.from_numpy(arr),
-                     data_samples=_make_sample(video, arr.shape[0],
-                                               snippet_seconds)))
+        batch = [_sample_for(model, video, src, snippet_seconds)
+                 for video, src in chunk]
         with torch.no_grad():
             outs = model.test_step(pseudo_collate(batch))
-        for ds in outs:
-            pred = ds.pred_instances
-            T = int(ds.metainfo['num_snippets'])
-            duration = T * snippet_seconds
-            segs = pred.segments.float().cpu().numpy().astype(np.float64)
-            segs = segs.reshape(-1, 2).clip(0.0, duration)
-            labels = pred.labels.cpu().numpy().astype(np.int64).reshape(-1)
-            scores = pred.scores.float().cpu().numpy().astype(
-                np.float64).reshape(-1)
-            keep = segs[:, 1] > segs[:, 0]  # nothing empty after clipping
-            segs, labels, scores = segs[keep], labels[keep], scores[keep]
-            order = np.argsort(-scores, kind='stable')
-            segs, labels, scores = segs[order], labels[order], scores[order]
-            results.append(
-                dict(video=ds.metainfo['video_name'],
-                     segments=segs,
-                     labels=labels,
-                     label_names=[classes[int(c)] for c in labels],
-                     scores=scores,
-                     num_snippets=T,
-                     duration=duration,
-                     snippet_seconds=snippet_seconds))
+        results.extend(_result_of(ds, classes, snippet_seconds) for ds in outs)
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
     return results
+
+
+def _sample_for(model, video: str, src, snippet_seconds: float) -> Dict:
+    """One ``dict(inputs, data_samples)`` of ``test_step``, the features
+    checked against the checkpoint's ``feat_dim``."""
+    if isinstance(src, (list, tuple)):
+        arr = load_features(src)
+        where = ' + '.join(src)
+    else:
+        where = f'video {video}'
+        if torch.is_tensor(src):
+            src = src.detach().cpu().numpy()
+        arr = _check_array(src, where)
+    if arr.shape[1] != model.feat_dim:
+        from ..datasets.annotations import DataError, transposed_hint
+        hint = transposed_hint(arr.shape, int(model.feat_dim)) \
+            if not isinstance(src, (list, tuple)) or len(src) == 1 \
+            else ''
+        raise DataError(
+            f'{where}: features are {arr.shape[1]}-d but the '
+            f'checkpoint was trained on {model.feat_dim}-d features'
+            f'{hint}')
+    return dict(inputs=torch.from_numpy(arr),
+                data_samples=_make_sample(video, arr.shape[0],
+                                          snippet_seconds))
+
+
+def _result_of(ds, classes: Sequence[str], snippet_seconds: float) -> Dict:
+    """One video's predictions as float64 numpy, clipped to the video,
+    empty segments dropped, sorted by score (stable)."""
+    pred = ds.pred_instances
+    T = int(ds.metainfo['num_snippets'])
+    duration = T * snippet_seconds
+    segs = pred.segments.float().cpu().numpy().astype(np.float64)
+    segs = segs.reshape(-1, 2).clip(0.0, duration)
+    labels = pred.labels.cpu().numpy().astype(np.int64).reshape(-1)
+    scores = pred.scores.float().cpu().numpy().astype(np.float64).reshape(-1)
+    keep = segs[:, 1] > segs[:, 0]  # nothing empty after clipping
+    segs, labels, scores = segs[keep], labels[keep], scores[keep]
+    order = np.argsort(-scores, kind='stable')
+    segs, labels, scores = segs[order], labels[order], scores[order]
+    return dict(video=ds.metainfo['video_name'], segments=segs,
+                labels=labels, label_names=[classes[int(c)] for c in labels],
+                scores=scores, num_snippets=T, duration=duration,
+                snippet_seconds=snippet_seconds)
 
 
 def localizer_outputs(model, features: np.ndarray) -> Dict[str, np.ndarray]:

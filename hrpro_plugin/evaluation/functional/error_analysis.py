@@ -154,6 +154,41 @@ def _classify_video(segs, labels, scores, gt_segs, gt_labels, tiou,
     return category.astype(np.int64), matched
 
 
+def _video_arrays(video, gt, preds, n_cls: int):
+    """One video's ground truth and predictions as checked numpy arrays
+    (empty where the video is absent from one side)."""
+    g_segs, g_labels = gt.get(video, (np.zeros((0, 2)),
+                                      np.zeros(0, dtype=np.int64)))
+    g_segs = np.asarray(g_segs, dtype=np.float64).reshape(-1, 2)
+    g_labels = np.asarray(g_labels, dtype=np.int64).reshape(-1)
+    p_segs, p_labels, p_scores = preds.get(
+        video, (np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0)))
+    p_segs = np.asarray(p_segs, dtype=np.float64).reshape(-1, 2)
+    p_labels = np.asarray(p_labels, dtype=np.int64).reshape(-1)
+    p_scores = np.asarray(p_scores, dtype=np.float64).reshape(-1)
+    if not p_segs.shape[0] == p_labels.size == p_scores.size:
+        raise ValueError(f'video {video!r}: {p_segs.shape[0]} segments, '
+                         f'{p_labels.size} labels, {p_scores.size} '
+                         f'scores')
+    for what, lab in (('ground truth', g_labels), ('prediction', p_labels)):
+        if lab.size and (lab.min() < 0 or lab.max() >= n_cls):
+            raise ValueError(f'video {video!r}: {what} label outside '
+                             f'the {n_cls} classes')
+    return g_segs, g_labels, p_segs, p_labels, p_scores
+
+
+def _class_ranks(pred_label: np.ndarray, pred_score: np.ndarray):
+    """Rank of each prediction inside its class. A stable sort by
+    (class, -score) keeps the flattened order (videos in mapping order,
+    then rows) among ties, which is the AP's order."""
+    order = np.lexsort((-pred_score, pred_label))
+    sorted_labels = pred_label[order]
+    first = np.searchsorted(sorted_labels, sorted_labels, side='left')
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size) - first
+    return rank
+
+
 def classify_predictions(gt: Mapping[str, Tuple[np.ndarray, np.ndarray]],
                          preds: Mapping[str, Tuple[np.ndarray, np.ndarray,
                                                    np.ndarray]],
@@ -172,27 +207,11 @@ def classify_predictions(gt: Mapping[str, Tuple[np.ndarray, np.ndarray]],
     # predictions' mapping order first: the AP breaks score ties across
     # videos in that order
     videos = list(preds) + [v for v in gt if v not in preds]
-    empty = (np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
     gt_parts, pred_parts = [], []
     gt_offset = 0
     for vi, video in enumerate(videos):
-        g_segs, g_labels = gt.get(video, empty)
-        g_segs = np.asarray(g_segs, dtype=np.float64).reshape(-1, 2)
-        g_labels = np.asarray(g_labels, dtype=np.int64).reshape(-1)
-        p_segs, p_labels, p_scores = preds.get(
-            video, (np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0)))
-        p_segs = np.asarray(p_segs, dtype=np.float64).reshape(-1, 2)
-        p_labels = np.asarray(p_labels, dtype=np.int64).reshape(-1)
-        p_scores = np.asarray(p_scores, dtype=np.float64).reshape(-1)
-        if not p_segs.shape[0] == p_labels.size == p_scores.size:
-            raise ValueError(f'video {video!r}: {p_segs.shape[0]} segments, '
-                             f'{p_labels.size} labels, {p_scores.size} '
-                             f'scores')
-        for what, lab in (('ground truth', g_labels),
-                          ('prediction', p_labels)):
-            if lab.size and (lab.min() < 0 or lab.max() >= n_cls):
-                raise ValueError(f'video {video!r}: {what} label outside '
-                                 f'the {n_cls} classes')
+        g_segs, g_labels, p_segs, p_labels, p_scores = _video_arrays(
+            video, gt, preds, n_cls)
         cat, matched = _classify_video(p_segs, p_labels, p_scores, g_segs,
                                        g_labels, tiou, low_tiou)
         pred_parts.append((np.full(p_labels.size, vi), np.arange(
@@ -218,14 +237,7 @@ def classify_predictions(gt: Mapping[str, Tuple[np.ndarray, np.ndarray]],
     gt_length, gt_count = cat_(gt_parts, 2, np.float64), cat_(
         gt_parts, 3, np.int64)
 
-    # rank inside each class: a stable sort by (class, -score) keeps the
-    # flattened order (videos in mapping order, then rows) among ties, which
-    # is the AP's order
-    order = np.lexsort((-pred_score, pred_label))
-    sorted_labels = pred_label[order]
-    first = np.searchsorted(sorted_labels, sorted_labels, side='left')
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size) - first
+    rank = _class_ranks(pred_label, pred_score)
     gt_rank = np.full(gt_label.size, np.inf)
     tp = matched_gt >= 0
     gt_rank[matched_gt[tp]] = rank[tp]

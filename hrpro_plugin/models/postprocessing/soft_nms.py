@@ -91,14 +91,34 @@ def batched_soft_nms(segments: torch.Tensor,
     n_cls = labels.max() + 1
     key = batch_idx * n_cls + labels
     _, group = torch.unique(key, return_inverse=True)
-    dtype = scores.dtype
-
-    # chains: sort by (group, start); a new chain where the group changes or
-    # the start reaches the running max end of the group (float64 offsets
-    # keep groups apart in one cummax)
-    st64 = segments[:, 0].to(torch.float64)
     off = float(length_offset)
-    # with an offset, boxes less than ``off`` apart still interact
+    chain = _overlap_chains(segments, group, off)
+    f_all = _chain_soft_nms(segments, scores, chain, sigma, off)
+    # stable sorts: index, then group, then score desc, then video
+    o1 = torch.sort(group, stable=True).indices
+    o2 = torch.sort(f_all[o1], descending=True, stable=True).indices
+    idx2 = o1[o2]
+    o3 = torch.sort(batch_idx[idx2], stable=True).indices
+    keep_idx = idx2[o3]
+    new_scores = f_all[keep_idx]
+    if min_score is not None:
+        ok = new_scores >= min_score
+        keep_idx, new_scores = keep_idx[ok], new_scores[ok]
+    if top_k is not None:
+        ok = _first_k_per_video(batch_idx[keep_idx], int(top_k))
+        keep_idx, new_scores = keep_idx[ok], new_scores[ok]
+    return keep_idx, new_scores
+
+
+def _overlap_chains(segments: torch.Tensor, group: torch.Tensor,
+                    off: float) -> torch.Tensor:
+    """``[N]`` chain id of each proposal: sorted by (group, start), a new
+    chain starts where the group changes or the start reaches the running
+    max end of the group (float64 offsets keep groups apart in one
+    cummax). With an offset, boxes less than ``off`` apart still interact."""
+    N = segments.shape[0]
+    device = segments.device
+    st64 = segments[:, 0].to(torch.float64)
     en64 = torch.maximum(segments[:, 1].to(torch.float64), st64) + off
     lo = st64.min()
     span = (en64.max() - lo) + 1.0
@@ -114,10 +134,20 @@ def batched_soft_nms(segments: torch.Tensor,
                       (st64[by_start[1:]] - lo) >= run_end[:-1]))
     chain = torch.empty(N, dtype=torch.long, device=device)
     chain[by_start] = torch.cumsum(new_chain.long(), 0) - 1
+    return chain
+
+
+def _chain_soft_nms(segments: torch.Tensor, scores: torch.Tensor,
+                    chain: torch.Tensor, sigma: float,
+                    off: float) -> torch.Tensor:
+    """``[N]`` final score of each proposal: Gaussian soft-NMS run on all
+    chains at once, padded into ``[K, Lmax]`` rows (chains by descending
+    size; columns: input order within a chain). Step ``s`` touches only the
+    rows of the chains holding more than ``s`` proposals (a prefix)."""
+    N = scores.numel()
+    device, dtype = scores.device, scores.dtype
     counts = torch.bincount(chain)
     K = counts.numel()
-
-    # rows: chains by descending size; columns: input order within a chain
     by_size = torch.sort(counts, descending=True, stable=True).indices
     row_of_chain = torch.empty_like(by_size)
     row_of_chain[by_size] = torch.arange(K, device=device)
@@ -169,30 +199,21 @@ def batched_soft_nms(segments: torch.Tensor,
     final[rows, torch.cat(sel_hist)[:, 0]] = torch.cat(val_hist)[:, 0]
     f_all = torch.empty(N, dtype=dtype, device=device)
     f_all[order] = final[row, pos]
-    # stable sorts: index, then group, then score desc, then video
-    o1 = torch.sort(group, stable=True).indices
-    o2 = torch.sort(f_all[o1], descending=True, stable=True).indices
-    idx2 = o1[o2]
-    o3 = torch.sort(batch_idx[idx2], stable=True).indices
-    keep_idx = idx2[o3]
-    new_scores = f_all[keep_idx]
+    return f_all
 
-    if min_score is not None:
-        ok = new_scores >= min_score
-        keep_idx, new_scores = keep_idx[ok], new_scores[ok]
-    if top_k is not None:
-        b = batch_idx[keep_idx]
-        M = b.numel()
-        if M:
-            is_first = torch.ones(M, dtype=torch.bool, device=device)
-            is_first[1:] = b[1:] != b[:-1]
-            ar = torch.arange(M, device=device)
-            start = torch.cummax(torch.where(is_first, ar,
-                                             torch.zeros_like(ar)), 0).values
-            ok = (ar - start) < int(top_k)
-            keep_idx, new_scores = keep_idx[ok], new_scores[ok]
-    return keep_idx, new_scores
 
+def _first_k_per_video(b: torch.Tensor, k: int) -> torch.Tensor:
+    """Bool mask of the first ``k`` entries of each run of equal video
+    ids in ``b`` (sorted by video)."""
+    M = b.numel()
+    if not M:
+        return torch.zeros(0, dtype=torch.bool, device=b.device)
+    is_first = torch.ones(M, dtype=torch.bool, device=b.device)
+    is_first[1:] = b[1:] != b[:-1]
+    ar = torch.arange(M, device=b.device)
+    start = torch.cummax(torch.where(is_first, ar, torch.zeros_like(ar)),
+                         0).values
+    return (ar - start) < k
 
 @MODELS.register_module()
 class SoftNMSPostProcessor(nn.Module):

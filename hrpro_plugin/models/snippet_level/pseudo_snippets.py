@@ -81,64 +81,72 @@ def mine_pseudo_snippets(point_labels: torch.Tensor,
     point snippet itself.
     """
     B, T, C = point_labels.shape
-    device = point_labels.device
     mask = mask.bool()
-    idx = torch.arange(T, device=device).expand(B, T)
-
+    idx = torch.arange(T, device=point_labels.device).expand(B, T)
     is_pt = (point_labels != 0).any(-1) & mask                  # [B, T]
-    has_pt = is_pt.any(-1, keepdim=True)                        # [B, 1]
     prev_pt = _prev_index(is_pt)                                # [B, T]
     next_pt = _next_index(is_pt, T)                             # [B, T]
+    bg_seeds = _background_seeds(bg, mask, is_pt, prev_pt, next_pt, idx,
+                                 bg_thresh)
+    act_labels = _action_seeds(point_labels, bg, mask, is_pt, prev_pt,
+                               next_pt, idx, bg_seeds, act_thresh)
+    return act_labels, bg_seeds
 
-    # ---------------- background seeds ----------------
-    member = mask & ~is_pt & has_pt           # snippets belonging to a region
-    key = prev_pt + 1                         # region id in [0, T]
-    R = T + 1
-    flat = (torch.arange(B, device=device)[:, None] * R + key)  # [B, T]
-    flat_m = flat[member]
-    idx_m = idx[member]
-    b_m = bg[member]
+
+def _region_stats(bg: torch.Tensor, member: torch.Tensor, flat: torch.Tensor,
+                  idx: torch.Tensor, n_regions: int, bg_thresh: float):
+    """Per region (flat id ``flat`` of each member snippet): first and last
+    high index, number of high snippets, first argmax of ``b``; read back
+    at every snippet as ``[B, T]`` tensors (ignored for non-members)."""
+    device = bg.device
+    flat_m, idx_m, b_m = flat[member], idx[member], bg[member]
     high_m = b_m >= bg_thresh
+    big = idx.shape[1]  # sentinel larger than any index
 
-    big = T  # sentinel larger than any index
-    first_high = torch.full((B * R,), big, dtype=torch.long, device=device)
-    first_high.scatter_reduce_(0, flat_m,
-                               torch.where(high_m, idx_m,
-                                           torch.full_like(idx_m, big)),
-                               reduce='amin', include_self=True)
-    last_high = torch.full((B * R,), -1, dtype=torch.long, device=device)
-    last_high.scatter_reduce_(0, flat_m,
-                              torch.where(high_m, idx_m,
-                                          torch.full_like(idx_m, -1)),
-                              reduce='amax', include_self=True)
-    n_high = torch.zeros(B * R, dtype=torch.long, device=device)
+    def reduce(init, values, how):
+        out = torch.full((n_regions,), init, dtype=values.dtype, device=device)
+        out.scatter_reduce_(0, flat_m, values, reduce=how, include_self=True)
+        return out
+
+    first_high = reduce(big, torch.where(high_m, idx_m,
+                                         torch.full_like(idx_m, big)), 'amin')
+    last_high = reduce(-1, torch.where(high_m, idx_m,
+                                       torch.full_like(idx_m, -1)), 'amax')
+    n_high = torch.zeros(n_regions, dtype=torch.long, device=device)
     n_high.scatter_add_(0, flat_m, high_m.long())
-    max_b = torch.full((B * R,), float('-inf'), dtype=bg.dtype, device=device)
-    max_b.scatter_reduce_(0, flat_m, b_m, reduce='amax', include_self=True)
+    max_b = reduce(float('-inf'), b_m, 'amax')
     is_max = b_m == max_b[flat_m]
-    arg_b = torch.full((B * R,), big, dtype=torch.long, device=device)
-    arg_b.scatter_reduce_(0, flat_m,
-                          torch.where(is_max, idx_m,
-                                      torch.full_like(idx_m, big)),
-                          reduce='amin', include_self=True)
+    arg_b = reduce(big, torch.where(is_max, idx_m,
+                                    torch.full_like(idx_m, big)), 'amin')
+    return first_high[flat], last_high[flat], n_high[flat], arg_b[flat]
 
-    # back to [B, T] (values for non-members are ignored below)
-    fh = first_high[flat]
-    lh = last_high[flat]
-    nh = n_high[flat]
-    am = arg_b[flat]
+
+def _background_seeds(bg, mask, is_pt, prev_pt, next_pt, idx, bg_thresh):
+    """``[B, T]`` bool background seeds (the rules of
+    :func:`mine_pseudo_snippets`); regions are keyed by the index of the
+    previous point snippet."""
+    B, T = mask.shape
+    member = mask & ~is_pt & is_pt.any(-1, keepdim=True)
+    R = T + 1                                 # region id prev_pt + 1 in [0, T]
+    flat = torch.arange(B, device=bg.device)[:, None] * R + prev_pt + 1
+    fh, lh, nh, am = _region_stats(bg, member, flat, idx, B * R, bg_thresh)
 
     before = member & (prev_pt < 0)
     after = member & (prev_pt >= 0) & (next_pt >= T)
     between = member & (prev_pt >= 0) & (next_pt < T)
-
     seed_before = before & (idx <= torch.where(nh > 0, lh, am))
     seed_after = after & (idx >= torch.where(nh > 0, fh, am))
     seed_between = between & torch.where(nh >= 2, (idx >= fh) & (idx <= lh),
                                          idx == am)
-    bg_seeds = seed_before | seed_after | seed_between
+    return seed_before | seed_after | seed_between
 
-    # ---------------- action seeds ----------------
+
+def _action_seeds(point_labels, bg, mask, is_pt, prev_pt, next_pt, idx,
+                  bg_seeds, act_thresh):
+    """``[B, T, C]`` multi-hot action seeds: each point's label spread left
+    and right until the first stop (the rules of
+    :func:`mine_pseudo_snippets`)."""
+    B, T, C = point_labels.shape
     ok = mask & ~is_pt & ~bg_seeds & (bg <= act_thresh)
     stop = ~ok                                  # points, padding, failures
     last_stop = _prev_index(stop)               # nearest stop at or before t
@@ -153,6 +161,5 @@ def mine_pseudo_snippets(point_labels: torch.Tensor,
                       torch.where(from_left, prev_pt, idx))   # [B, T]
     src = src.clamp(0, T - 1)
     spread = torch.gather(pt_bin, 1, src[..., None].expand(B, T, C))
-    act_labels = torch.where((is_pt | from_left | from_right)[..., None],
-                             spread, torch.zeros_like(spread))
-    return act_labels, bg_seeds
+    return torch.where((is_pt | from_left | from_right)[..., None],
+                       spread, torch.zeros_like(spread))
