@@ -1,83 +1,13 @@
-"""hrpro_plugin.visualization.plot: lanes, titles, plot_video."""
+"""hrpro_plugin.visualization.plot (and the figure it assembles): every
+score readable, side by side, titles, legend and score note."""
 import itertools
-import struct
 
 import numpy as np
 import pytest
 
 from hrpro_plugin.visualization import (GENERIC_SCORE_NOTE,
-                                        HRPRO_SCORE_NOTE, assign_lanes,
-                                        plot_error_analysis,
-                                        plot_localization, plot_video,
-                                        video_title)
-
-
-def png_size(path):
-    with open(path, 'rb') as f:
-        head = f.read(24)
-    assert head[:8] == b'\x89PNG\r\n\x1a\n' and head[12:16] == b'IHDR'
-    return struct.unpack('>II', head[16:24])
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    """The matplotlib figures saved during the test."""
-    from matplotlib.figure import Figure
-    saved = []
-    original = Figure.savefig
-
-    def spy(self, *args, **kwargs):
-        saved.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, 'savefig', spy)
-    return saved
-
-
-def test_assign_lanes_known_answer():
-    assert assign_lanes([[0, 5], [1, 2], [3, 4], [6, 7]]).tolist() == \
-        [0, 1, 1, 0]
-    # input order does not matter, only starts do
-    assert assign_lanes([[6, 7], [3, 4], [1, 2], [0, 5]]).tolist() == \
-        [0, 1, 1, 0]
-    # touching boxes share a lane; padding separates them
-    assert assign_lanes([[0, 1], [1, 2]]).tolist() == [0, 0]
-    assert assign_lanes([[0, 1], [1, 2]], pad=0.1).tolist() == [0, 1]
-    # a whole-video box and three short ones inside it
-    assert assign_lanes([[0, 100], [10, 20], [15, 30], [40, 50]]).tolist() \
-        == [0, 1, 2, 1]
-    # max_lanes: the fourth nested box goes to the lane that frees first
-    assert assign_lanes([[0, 10], [1, 9], [2, 8], [3, 7]],
-                        max_lanes=3).tolist() == [0, 1, 2, 2]
-    assert assign_lanes(np.zeros((0, 2))).tolist() == []
-
-
-def test_assign_lanes_is_optimal_and_overlap_free():
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        s = rng.uniform(0, 50, 30)
-        segs = np.stack([s, s + rng.uniform(0.1, 15, 30)], 1)
-        lanes = assign_lanes(segs)
-        for i, j in itertools.combinations(range(len(segs)), 2):
-            if lanes[i] == lanes[j]:
-                assert min(segs[i, 1], segs[j, 1]) <= max(segs[i, 0],
-                                                          segs[j, 0])
-        # lanes used = the most boxes covering one instant (interval graphs)
-        depth = max(((segs[:, 0] <= x) & (segs[:, 1] > x)).sum()
-                    for x in segs[:, 0])
-        assert lanes.max() + 1 == depth
-
-
-def test_video_title():
-    assert video_title('v', 3, None, 10) == 'v | 3 GT | top-10 predictions'
-    assert video_title('v', 3, [], 10) == \
-        'v | 3 GT | no point labels | top-10 predictions'
-    assert video_title('v', 1, [2.0], 5) == 'v | 1 GT | 1 point | top-5 ' \
-        'predictions'
-    assert video_title('v', 1, [2.0, 3.0], [5, 5]) == \
-        'v | 1 GT | 2 points | top-5 predictions a set'
-    assert video_title('v', 0, None, [5, 3], mining=True) == \
-        'v | 0 GT | top-5 / 3 predictions | training mining'
+                                        HRPRO_SCORE_NOTE, plot_localization,
+                                        plot_video)
 
 
 def _overlapping_predictions():
@@ -95,7 +25,8 @@ def _score_texts(fig):
     return [t for t in ax.texts if t.get_text().replace('.', '').isdigit()]
 
 
-def test_plot_video_keeps_every_score_readable(tmp_path, figures):
+def test_plot_video_keeps_every_score_readable(tmp_path, figures,
+                                               png_size):
     segs, labels, scores = _overlapping_predictions()
     out = tmp_path / 'v.png'
     size = plot_video('v', [[9, 14], [29, 32]], [0, 0],
@@ -174,18 +105,6 @@ def test_plot_localization_title_and_lanes(tmp_path, figures):
         assert not a.overlaps(b)
 
 
-def test_plot_error_analysis(tmp_path):
-    from hrpro_plugin.evaluation.functional import analyze_errors
-    gt = {'v': (np.array([[0, 10], [20, 30]], dtype=float), np.array([0, 1]))}
-    preds = {'v': (np.array([[0, 10], [1, 10], [22, 30], [50, 60]],
-                            dtype=float), np.array([0, 0, 1, 1]),
-                   np.array([0.9, 0.8, 0.7, 0.6]))}
-    summary = analyze_errors(gt, preds, ['a', 'b'], tiou=0.5)
-    size = plot_error_analysis(summary, str(tmp_path / 'e.png'), width=10,
-                               dpi=50)
-    assert size == (500, 210) == png_size(tmp_path / 'e.png')
-
-
 def test_labels_at_the_video_ends_stay_inside_and_apart(tmp_path, figures):
     # tiny boxes at both ends: labels shifted inwards, still in lanes
     segs = np.array([[0, 0.2], [0.3, 0.5], [59.6, 59.8], [59.85, 60]])
@@ -203,3 +122,44 @@ def test_labels_at_the_video_ends_stay_inside_and_apart(tmp_path, figures):
         assert ax_box.x0 <= b.x0 and b.x1 <= ax_box.x1
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b)
+
+
+def test_plot_localization_tracks_curves_and_legend(tmp_path, figures):
+    rng = np.random.default_rng(0)
+    T = 30
+    plot_localization(
+        str(tmp_path / 'm.png'), video='v', classes=['walk', 'run'],
+        snippet_seconds=0.5, gt_segments=[[1, 3]], gt_labels=[1],
+        points=[2.0], point_labels=[1], pred_segments=[[1, 3], [4, 6]],
+        pred_labels=[1, 0], pred_scores=[0.9, 0.3],
+        fused_cas=rng.uniform(size=(T, 2)), attn=rng.uniform(size=T),
+        pseudo_background=np.arange(T) % 2 == 0,
+        proposals={'NP': ([[10.0, 12.0]], None), 'RP': ([[1.0, 3.0]], [1])},
+        width=8, dpi=40)
+    fig = figures[-1]
+    tracks, curves = fig.axes
+    # classes: ground truth and points first, then the predictions'; the
+    # mining rows in the order pseudo bg, RP, PP, NP
+    assert [t.get_text() for t in tracks.get_yticklabels()] == [
+        'GT run', 'pred run', 'GT walk', 'pred walk', 'pseudo bg', 'RP',
+        'NP']
+    assert tracks.get_title() == ('v | 1 GT | 1 point | top-2 predictions '
+                                  '| training mining')
+    assert curves.get_xlim() == (0, 15.0)  # T snippets of 0.5 s
+    assert [t.get_text() for t in curves.get_legend().get_texts()] == [
+        'CAS run', 'CAS walk', 'attention']
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ['ground truth', 'point label']
+
+
+def test_plot_video_without_points_or_note(tmp_path, figures):
+    plot_video('v', [[1, 2]], [0], ([[1, 2]], [0], [0.5]), ['walk'],
+               str(tmp_path / 'v.png'), score_note=None, title='my title',
+               width=6, dpi=40)
+    fig = figures[-1]
+    assert fig.axes[0].get_title() == 'my title'
+    assert fig.texts == []
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert 'point label' not in legend
+    # duration: the last end drawn, at least 1 s
+    assert fig.axes[0].get_xlim() == (0, 2.0)
