@@ -1,10 +1,11 @@
 """Reliability-aware attention blocks (RAB) of HR-Pro stage 1.
 
 The C class prototypes are appended to the T snippet tokens of each video as
-C extra tokens (the prototype vectors themselves, a departure from the reference listed in docs/method.md), every token
-attends to all valid tokens (padded snippets are excluded through a key
-padding mask; prototype tokens are always valid), each block passes all
-T + C tokens on, and only the T snippet tokens leave the neck.
+C extra tokens (the prototype vectors themselves, a departure from the
+reference listed in docs/method.md), every token attends to all valid
+tokens (padded snippets are excluded through a key padding mask; prototype
+tokens are always valid), each block passes all T + C tokens on, and only
+the T snippet tokens leave the neck.
 
 Attention is quadratic in the padded length, so a batch of whole videos of
 very different lengths wastes most of its work (and, on CPU where attention
@@ -15,14 +16,18 @@ within ``group_cost_ratio`` of their unpadded cost; each group is trimmed to
 its own longest video. Every token only ever attends to its own video's
 valid tokens, so a video's output does not depend on its batch (in eval
 mode), grouped or not. ``group_cost_ratio=None`` runs one padded call.
+The grouping is :func:`hrpro_plugin.ops.length_groups`; CPU training with
+attention dropout runs :func:`hrpro_plugin.ops.blocked_dropout_attention`.
 """
-from typing import List, Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import nn
 
+from ...ops.length_groups import length_groups
+from ...ops.masked_attention import blocked_dropout_attention
 from ..dropout import FastDropout, dropout_keep_mask
 
 
@@ -103,7 +108,9 @@ class RABlock(nn.Module):
         attn_mask = key_valid[:, None, None, :]     # [B, 1, 1, L]
         p = self.attn_drop if self.training else 0.0
         if p > 0 and x.device.type == 'cpu':
-            out = cpu_dropout_attention(q, k, v, attn_mask, p)
+            # CPU SDPA has no fused kernel with dropout (ops/masked_attention)
+            keep = dropout_keep_mask((b, self.num_heads, n, n), p, x.device)
+            out = blocked_dropout_attention(q, k, v, attn_mask, keep, p)
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                                  dropout_p=p)
@@ -115,133 +122,6 @@ class RABlock(nn.Module):
         x = self.norm1(x + self.drop1(self.attention(x, key_valid)))
         x = self.norm2(x + self.drop2(self.ffn(x)))
         return x
-
-
-def cpu_dropout_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                          attn_mask: torch.Tensor, p: float,
-                          block: Optional[int] = None) -> torch.Tensor:
-    """``scaled_dot_product_attention(q, k, v, attn_mask, dropout_p=p)`` for
-    CPU training.
-
-    With dropout, CPU SDPA has no fused kernel and falls back to its math
-    path: it samples the ``[B, H, L, L]`` dropout mask one Bernoulli draw at
-    a time and keeps several ``L x L`` float tensors per video and head for
-    the backward pass, so a long video's step is bound by memory traffic.
-    This is the same computation (softmax over the allowed keys, weights
-    dropped with probability ``p``, the kept ones scaled by ``1 / (1 - p)``)
-    with the mask from :func:`dropout_keep_mask`, run on blocks of ``block``
-    query rows so that each block's weights stay in cache; the backward pass
-    recomputes the weights (the same fused softmax of the same scores) and
-    only the mask (1 byte per weight) is kept.
-
-    Args:
-        q, k, v: ``[B, H, L, d]``.
-        attn_mask: bool, broadcastable to ``[B, 1, 1, L]``: keys allowed.
-        p: dropout probability, in ``[0, 1)``.
-        block: query rows per block; None: about 2**20 weights a block.
-    """
-    if block is None:
-        # about 2**20 weights (4 MiB) a block: measured fastest on a 2-core
-        # CPU for THUMOS14 batches (2**18 to 2**22 weights tried)
-        rows = (1 << 20) // max(1, q.shape[0] * q.shape[1] * q.shape[2])
-        block = min(max(8, rows), q.shape[2])
-    return _BlockedDropoutAttention.apply(q, k, v, attn_mask, float(p),
-                                          int(block))
-
-
-class _BlockedDropoutAttention(torch.autograd.Function):
-    """Forward and backward of :func:`cpu_dropout_attention`, written out
-    over blocks of query rows (the loop runs ``ceil(L / block)`` times).
-
-    Heads are folded into the batch (``[B * H, L, d]``) and every block
-    works in reused ``[B * H, block, L]`` buffers (two in the forward pass,
-    three in the backward pass): fresh tensors of that
-    size cost a page fault per 4 KiB on first touch, which took longer than
-    the arithmetic. The softmax is PyTorch's fused one (the backward pass
-    recomputes it exactly), and ``1 / (1 - p)`` is applied to the small
-    ``[.., d]`` tensors rather than to the weights.
-    """
-
-    @staticmethod
-    def forward(ctx, q, k, v, attn_mask, p, block):
-        B, H, L, d = q.shape
-        n = B * H
-        inv = 1.0 / (1.0 - p)
-        q3 = (q * d ** -0.5).reshape(n, L, d)
-        kt3 = k.reshape(n, L, d).transpose(1, 2).contiguous()
-        v3 = v.reshape(n, L, d)
-        bias = _key_bias(attn_mask, B, H, L, q)
-        keep = dropout_keep_mask((n, L, L), p, q.device).view(torch.uint8)
-        rows = min(block, L)
-        w_buf = q.new_empty(n * rows * L)
-        p_buf = q.new_empty(n * rows * L)
-        out = q.new_empty(n, L, d)
-        for i in range(0, L, block):
-            j = min(i + block, L)
-            w = w_buf[:n * (j - i) * L].view(n, j - i, L)
-            probs = p_buf[:n * (j - i) * L].view(n, j - i, L)
-            torch.bmm(q3[:, i:j], kt3, out=w)
-            if bias is not None:
-                w.add_(bias)
-            torch.softmax(w, -1, out=probs)
-            probs.mul_(w.copy_(keep[:, i:j]))
-            out[:, i:j] = torch.bmm(probs, v3)
-        out.mul_(inv)
-        ctx.save_for_backward(q3, kt3, v3, bias, keep, out)
-        ctx.p, ctx.block, ctx.shape = p, block, (B, H, L, d)
-        return out.view(B, H, L, d)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        q3, kt3, v3, bias, keep, out = ctx.saved_tensors
-        p, block = ctx.p, ctx.block
-        B, H, L, d = ctx.shape
-        n = B * H
-        scale = d ** -0.5
-        grad_out = grad_out.reshape(n, L, d)
-        # sum_j dL/dw_j * w_j of every row = <grad_out, out>
-        delta = (grad_out * out).sum(-1, keepdim=True)
-        go = grad_out * (1.0 / (1.0 - p))
-        k3 = kt3.transpose(1, 2)
-        vt3 = v3.transpose(1, 2).contiguous()
-        dq = q3.new_empty(n, L, d)
-        dk = q3.new_zeros(n, L, d)
-        dv = q3.new_zeros(n, L, d)
-        rows = min(block, L)
-        s_buf = q3.new_empty(n * rows * L)
-        p_buf = q3.new_empty(n * rows * L)
-        m_buf = q3.new_empty(n * rows * L)
-        for i in range(0, L, block):
-            j = min(i + block, L)
-            size = n * (j - i) * L
-            s = s_buf[:size].view(n, j - i, L)
-            probs = p_buf[:size].view(n, j - i, L)
-            mask = m_buf[:size].view(n, j - i, L).copy_(keep[:, i:j])
-            torch.bmm(q3[:, i:j], kt3, out=s)
-            if bias is not None:
-                s.add_(bias)
-            torch.softmax(s, -1, out=probs)           # the forward weights
-            kept = torch.mul(probs, mask, out=s)
-            dv.baddbmm_(kept.transpose(1, 2), go[:, i:j])
-            ds = torch.bmm(go[:, i:j], vt3, out=s)      # dL/d(kept weights)
-            ds.mul_(mask).sub_(delta[:, i:j]).mul_(probs)  # softmax backward
-            dq[:, i:j] = torch.bmm(ds, k3)
-            dk.baddbmm_(ds.transpose(1, 2), q3[:, i:j])
-        dq.mul_(scale)
-        shape = (B, H, L, d)
-        return dq.view(shape), dk.view(shape), dv.view(shape), None, None, \
-            None
-
-
-def _key_bias(attn_mask, B, H, L, like):
-    """``[B * H, 1, L]`` additive bias (0 or -inf) from a boolean key mask
-    broadcastable to ``[B, 1, 1, L]``, or None when every key is allowed."""
-    allowed = attn_mask.expand(B, 1, 1, L)
-    if bool(allowed.all()):
-        return None
-    bias = torch.zeros(B, 1, 1, L, dtype=like.dtype, device=like.device)
-    bias.masked_fill_(~allowed, float('-inf'))
-    return bias.expand(B, H, 1, L).reshape(B * H, 1, L)
 
 
 @MODELS.register_module()
@@ -340,32 +220,3 @@ class RABNeck(nn.Module):
         out = x[:, :t]
         return out.masked_fill(~mask[..., None], 0.0)
 
-
-def length_groups(lengths: Sequence[int],
-                  cost_ratio: float) -> List[tuple]:
-    """Cut a batch into groups of similar length.
-
-    Videos are taken longest first; a group grows while
-    ``size * longest**2 <= cost_ratio * sum(length**2)`` holds for it.
-
-    Returns:
-        list of ``(indices, longest)``: batch indices of each group (longest
-        video first) and the group's padded length.
-    """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    groups = []
-    idx: List[int] = []
-    longest = 0
-    sq = 0
-    for i in order:
-        n = max(int(lengths[i]), 1)
-        if idx and (len(idx) + 1) * longest ** 2 > cost_ratio * (sq + n * n):
-            groups.append((idx, longest))
-            idx, sq = [], 0
-        if not idx:
-            longest = n
-        idx.append(i)
-        sq += n * n
-    if idx:
-        groups.append((idx, longest))
-    return groups
