@@ -25,8 +25,8 @@ def make_learning_dataset(out_dir, seed=DATA_SEED):
     keep their weak parts, soft edges, context and amplitude spread, and
     stage 1 stays well below a perfect mAP at tIoU 0.7.
     """
-    from hrpro_plugin.datasets.synthetic import (FeatureModel, VideoLayout,
-                                                 generate_dataset)
+    from hrpro_plugin.synthetic import (FeatureModel, VideoLayout,
+                                        generate_dataset)
     model = FeatureModel(noise_std=0.1, action_amp=2.0, background_amp=0.4,
                          context_amp=0.2, distractor_rate=0.01,
                          actionness_share=0.4)

@@ -20,7 +20,7 @@ last line of stdout, a JSON object with fractions (not percent)::
 split minus the blocked videos; predictions for other videos are ignored.
 
 ``gt_full.json`` and the split file are read by the dataset's parser
-(``hrpro_plugin.datasets.annotations``): a file the dataset refuses (a
+(``hrpro_plugin.datasets.parsers``): a file the dataset refuses (a
 reversed or zero-length segment, one past the video's end, a video listed
 twice in the split, ...) is refused here too, with the same one-line
 message (the traceback only with ``HRPRO_DEBUG=1``).

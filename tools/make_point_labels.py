@@ -25,7 +25,7 @@ video then point. ``class_index`` is ``label_id`` where the file has it, else
 the position in the sorted class list. Same arguments, same file.
 
 ``gt_full.json`` is read by the dataset's parser
-(``hrpro_plugin.datasets.annotations``): a file the dataset refuses is
+(``hrpro_plugin.datasets.parsers``): a file the dataset refuses is
 refused here, with the same one-line message (the traceback only with
 ``HRPRO_DEBUG=1``). ``--out`` may not be the ``--gt`` file, nor a split or
 ambiguous-segment file beside it.
@@ -46,8 +46,9 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from hrpro_plugin.datasets.annotations import (  # noqa: E402
-    DataError, check_video_entry, load_gt_database, parse_video_annotation)
+from hrpro_plugin.datasets.parsers.errors import DataError  # noqa: E402
+from hrpro_plugin.datasets.parsers.gt_database import (  # noqa: E402
+    check_video_entry, load_gt_database, parse_video_annotation)
 from hrpro_plugin.evaluation.functional.results_io import (  # noqa: E402
     refuse_overwriting_inputs)
 

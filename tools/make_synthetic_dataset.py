@@ -21,15 +21,17 @@ import os.path as osp
 import os
 import sys
 
-_SYNTHETIC_PY = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                         'hrpro_plugin', 'datasets', 'synthetic.py')
+_SYNTHETIC_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                          'hrpro_plugin', 'synthetic')
 
 
 def _load_synthetic():
-    """Load ``hrpro_plugin/datasets/synthetic.py`` by path, so that the
-    package ``__init__`` (which imports torch and mmaction) is not run."""
-    spec = importlib.util.spec_from_file_location('_hrpro_synthetic',
-                                                  _SYNTHETIC_PY)
+    """Load the package ``hrpro_plugin/synthetic`` by path (as
+    ``_hrpro_synthetic``), so that ``hrpro_plugin/__init__.py`` (which
+    imports torch and mmaction) is not run."""
+    spec = importlib.util.spec_from_file_location(
+        '_hrpro_synthetic', osp.join(_SYNTHETIC_DIR, '__init__.py'),
+        submodule_search_locations=[_SYNTHETIC_DIR])
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)

@@ -10,7 +10,7 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from ..datasets.annotations import DataError, MissingFileError
+from ..datasets.parsers.errors import DataError, MissingFileError
 
 __all__ = [
     'read_checkpoint', 'checkpoint_classes', 'checkpoint_feat_dim',

@@ -9,7 +9,7 @@ def run_cli(main) -> None:
     process), then run ``main()``; print the errors a user can fix (bad data,
     a config mistake, a non-finite loss or model output, a bad thread count)
     as one line and exit 1. ``HRPRO_DEBUG=1`` shows the traceback instead."""
-    from ..datasets.annotations import DataError
+    from ..datasets.parsers.errors import DataError
     from ..engine.config_checks import ConfigError
     from ..models.localizers.hrpro import NonFiniteLossError
     from ..utils.threads import ThreadConfigError, configure_threads

@@ -157,10 +157,11 @@ def collect_feature_files(path: str) -> List[Tuple[str, List[str]]]:
 
 def _check_array(arr, where: str) -> np.ndarray:
     """An in-memory ``[T, D]`` array through the shared feature checks
-    (:func:`~hrpro_plugin.datasets.annotations.check_feature_array`, then
+    (:func:`~hrpro_plugin.datasets.parsers.features.check_feature_array`,
+    then
     finite values)."""
-    from ..datasets.annotations import (check_feature_array,
-                                        check_features_finite)
+    from ..datasets.parsers.features import (check_feature_array,
+                                             check_features_finite)
     arr = np.asarray(arr)
     check_feature_array(arr.shape, arr.dtype, where)
     arr = np.ascontiguousarray(arr, dtype=np.float32)
@@ -170,9 +171,10 @@ def _check_array(arr, where: str) -> np.ndarray:
 
 def load_features(paths: Sequence[str]) -> np.ndarray:
     """Read one video's ``.npy`` file(s) (concatenated along D) with the
-    dataset's checks (:func:`~hrpro_plugin.datasets.annotations.
+    dataset's checks (:func:`~hrpro_plugin.datasets.parsers.features.
     load_feature_file`); errors name the file."""
-    from ..datasets.annotations import DataError, load_feature_file
+    from ..datasets.parsers.errors import DataError
+    from ..datasets.parsers.features import load_feature_file
     parts = [load_feature_file(p) for p in paths]
     if len({a.shape[0] for a in parts}) > 1:
         raise DataError('rgb and flow features have different lengths: ' +
@@ -318,7 +320,8 @@ def _sample_for(model, video: str, src, snippet_seconds: float) -> Dict:
             src = src.detach().cpu().numpy()
         arr = _check_array(src, where)
     if arr.shape[1] != model.feat_dim:
-        from ..datasets.annotations import DataError, transposed_hint
+        from ..datasets.parsers.errors import DataError
+        from ..datasets.parsers.features import transposed_hint
         hint = transposed_hint(arr.shape, int(model.feat_dim)) \
             if not isinstance(src, (list, tuple)) or len(src) == 1 \
             else ''

@@ -1,5 +1,6 @@
 """Sub-package datasets; imports register its parts."""
-from .annotations import DataError, MissingFileError, infer_feat_dim
+from .parsers.errors import DataError, MissingFileError
+from .parsers.features import infer_feat_dim
 from .point_tal_dataset import PointTALDataset
 from .samplers import LengthBucketBatchSampler
 from .transforms import *  # noqa: F401,F403

@@ -1,17 +1,18 @@
 """Parsing and validation of gt_full.json, the point CSV, split files and
-feature files (hrpro_plugin.datasets.annotations)."""
+feature files (hrpro_plugin.datasets.parsers)."""
 import json
 
 import numpy as np
 import pytest
 
 from hrpro_plugin.datasets import DataError, MissingFileError, infer_feat_dim
-from hrpro_plugin.datasets.annotations import (check_feature_file,
-                                               classes_from_class_index,
-                                               frame_to_snippet,
-                                               load_gt_database,
-                                               load_point_csv, load_split,
-                                               parse_video_annotation)
+from hrpro_plugin.datasets.parsers.features import check_feature_file
+from hrpro_plugin.datasets.parsers.gt_database import (
+    load_gt_database, parse_video_annotation)
+from hrpro_plugin.datasets.parsers.point_csv import (classes_from_class_index,
+                                                     frame_to_snippet,
+                                                     load_point_csv)
+from hrpro_plugin.datasets.parsers.splits import load_split
 
 
 def write(path, text):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hrpro_plugin.datasets import PointTALDataset
-from hrpro_plugin.datasets.annotations import DataError
+from hrpro_plugin.datasets.parsers.errors import DataError
 
 from _helpers import make_tiny_dataset
 

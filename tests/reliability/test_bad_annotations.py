@@ -27,12 +27,12 @@ import torch
 
 from _helpers import REPO_ROOT, load_script, run_tool
 from hrpro_plugin.datasets import DataError, PointTALDataset
-from hrpro_plugin.datasets.annotations import (SEGMENT_END_TOLERANCE_S,
-                                               check_feature_file,
-                                               common_feature_width,
-                                               infer_feat_dim,
-                                               load_gt_database,
-                                               load_point_csv)
+from hrpro_plugin.datasets.parsers.features import (check_feature_file,
+                                                    common_feature_width,
+                                                    infer_feat_dim)
+from hrpro_plugin.datasets.parsers.gt_database import (
+    SEGMENT_END_TOLERANCE_S, load_gt_database)
+from hrpro_plugin.datasets.parsers.point_csv import load_point_csv
 from hrpro_plugin.evaluation.functional.results_io import (
     config_input_files, refuse_overwriting_inputs)
 
@@ -620,7 +620,7 @@ def test_tools_print_one_line_not_a_traceback(root, tmp_path, checkpoint):
     proc = run_tool(*cases[0][0], check=False, timeout=300,
                     env=dict(env, HRPRO_DEBUG='1'))
     assert proc.returncode == 1 and 'Traceback' in proc.stderr
-    assert 'hrpro_plugin.datasets.annotations.DataError' in proc.stderr
+    assert 'hrpro_plugin.datasets.parsers.errors.DataError' in proc.stderr
 
 
 def test_visualize_bad_checkpoint_one_line(root, tmp_path, checkpoint):

@@ -37,7 +37,7 @@ import hrpro_plugin  # noqa: F401
 from hrpro_plugin.datasets import DataError, PointTALDataset
 from hrpro_plugin.engine.hooks import ProposalMiningHook
 from hrpro_plugin.evaluation import TALmAPMetric
-from hrpro_plugin.models.instance_level.proposal_file import load_proposals
+from hrpro_plugin.fileio.proposal_file import load_proposals
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from reliability._runs import run_test_py_in_process

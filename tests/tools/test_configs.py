@@ -154,8 +154,8 @@ def test_gtea_beoid_build_from_real_annotations(shared_data, tmp_path, name,
 def test_anet13_config_fits_the_real_layout(shared_data, tmp_path):
     import hrpro_plugin  # noqa: F401
     from hrpro_plugin.apis import apply_data_root
-    from hrpro_plugin.datasets.annotations import (load_point_csv,
-                                                   load_split)
+    from hrpro_plugin.datasets.parsers.point_csv import load_point_csv
+    from hrpro_plugin.datasets.parsers.splits import load_split
     from mmaction.registry import DATASETS
 
     real = osp.join(shared_data, 'ActivityNet1.3')

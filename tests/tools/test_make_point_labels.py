@@ -75,7 +75,7 @@ def test_tiny_file_frames_subsets_and_class_index(tiny_gt, tmp_path):
 
 
 def test_tiny_file_seeded_and_readable_by_the_dataset(tiny_gt, tmp_path):
-    from hrpro_plugin.datasets.annotations import load_point_csv
+    from hrpro_plugin.datasets.parsers.point_csv import load_point_csv
     paths = [tmp_path / f'{i}.csv' for i in range(3)]
     for p, seed in zip(paths, (7, 7, 8)):
         mpl.main(['--gt', tiny_gt, '--out', str(p), '--distribution',

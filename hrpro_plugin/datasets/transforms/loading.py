@@ -5,7 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmaction.registry import TRANSFORMS
 
-from ..annotations import DataError, load_feature_file, transposed_hint
+from ..parsers.errors import DataError
+from ..parsers.features import load_feature_file, transposed_hint
 
 __all__ = ['LoadSnippetFeatures']
 
@@ -17,7 +18,7 @@ def _read_npy(path: str) -> np.ndarray:
 
 def _load_checked(path: str) -> np.ndarray:
     """One file read and checked by the shared feature checks of
-    :mod:`hrpro_plugin.datasets.annotations` (the dataset's header check and
+    :mod:`hrpro_plugin.datasets.parsers.features` (the dataset's header check and
     inference use the same ones)."""
     return load_feature_file(path, read=_read_npy)
 

@@ -13,14 +13,15 @@ read and write exactly the same things.
   Video names are kept verbatim (nothing is stripped, unlike mmaction2's
   ActivityNet evaluation, which drops the first two characters).
 * ``gt_full.json`` + ``split_*.txt`` (docs/method.md, "Data"), read by the
-  dataset's parser (:mod:`hrpro_plugin.datasets.annotations`), so that
+  dataset's parser (:mod:`hrpro_plugin.datasets.parsers`), so that
   ``tools/eval_map.py`` accepts and refuses exactly what the dataset does.
 * ``Ambiguous_test.txt``: ``video start_s end_s`` lines.
 
 Text files are UTF-8 (a leading byte-order mark is accepted); errors are
-:class:`~hrpro_plugin.datasets.annotations.DataError` (a ``ValueError``)
-naming the file, and :class:`~hrpro_plugin.datasets.annotations.
-MissingFileError` (also a ``FileNotFoundError``) for a missing file.
+:class:`~hrpro_plugin.datasets.parsers.errors.DataError` (a
+``ValueError``) naming the file, and
+:class:`~hrpro_plugin.datasets.parsers.errors.MissingFileError` (also a
+``FileNotFoundError``) for a missing file.
 
 Per-video arrays: segments ``float64 [M, 2]`` seconds, labels ``int64 [M]``
 (indices into the class list), scores ``float64 [M]``.
@@ -35,9 +36,10 @@ from typing import (Dict, Iterable, List, Mapping, Optional, Sequence,
 
 import numpy as np
 
-from ...datasets.annotations import (DataError, MissingFileError,
-                                     load_gt_database, load_split, read_text,
-                                     video_segments)
+from ...datasets.parsers.errors import DataError, MissingFileError
+from ...datasets.parsers.gt_database import load_gt_database, video_segments
+from ...datasets.parsers.splits import load_split
+from ...datasets.parsers.text_files import read_text
 
 __all__ = [
     'load_results', 'write_results', 'load_ambiguous', 'load_ground_truth',
@@ -191,7 +193,7 @@ def load_ambiguous(path: str) -> Dict[str, np.ndarray]:
 
 def read_split(path: str) -> List[str]:
     """Video names of a split file (one a line, blank lines skipped): the
-    dataset's :func:`~hrpro_plugin.datasets.annotations.load_split` (a name
+    dataset's :func:`~hrpro_plugin.datasets.parsers.splits.load_split` (a name
     listed twice, an empty or non-UTF-8 file are errors)."""
     return load_split(path)
 
@@ -206,7 +208,7 @@ def load_ground_truth(
     Args:
         gt_json: ``gt_full.json`` (``{"database": {video: {"annotations":
             [{"label", "segment"}]}}}``), read and checked by the dataset's
-            parser (:func:`~hrpro_plugin.datasets.annotations.
+            parser (:func:`~hrpro_plugin.datasets.parsers.gt_database.
             load_gt_database`): a reversed, empty or string segment, one past
             the video's end, a missing ``annotations`` or ``label`` key are
             errors here as in training.
@@ -287,7 +289,7 @@ def config_input_files(cfg) -> List[str]:
     """The files a config's datasets and evaluators read (annotation, split
     and point files of every dataloader, ambiguous-segment files), with
     ``data_root`` applied: the inputs an output must not replace."""
-    from ...datasets.annotations import resolve_path
+    from ...datasets.parsers.text_files import resolve_path
     found: List[str] = []
 
     def dataset_files(ds):

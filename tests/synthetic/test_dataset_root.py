@@ -1,31 +1,23 @@
-"""Tests of the synthetic dataset generator (hrpro_plugin/datasets/synthetic.py
-and tools/make_synthetic_dataset.py). Pure numpy; the module is loaded by
-path so that these tests neither need nor import torch / OpenMMLab."""
-import ast
+"""The dataset roots the synthetic generator writes (hrpro_plugin/synthetic),
+fully synthetic and with real annotations. Pure numpy; the package is loaded
+by path so that these tests neither need nor import torch / OpenMMLab."""
 import csv
 import filecmp
 import json
 import math
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from _helpers import load_script
+from _helpers import load_synthetic, tree_files
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SYNTHETIC_PY = osp.join(REPO, 'hrpro_plugin', 'datasets', 'synthetic.py')
-TOOL = osp.join(REPO, 'tools', 'make_synthetic_dataset.py')
 CSV_COLUMNS = [
     'class', 'class_index', 'start_frame', 'stop_frame', 'video_id', 'point'
 ]
 
-
-syn = load_script('hrpro_plugin/datasets/synthetic.py',
-                  '_test_hrpro_synthetic')
+syn = load_synthetic()
 
 SMALL = dict(num_classes=3, num_train=6, num_test=3, feat_dim=16)
 
@@ -43,168 +35,9 @@ def _read_csv(path):
         return reader.fieldnames, list(reader)
 
 
-def _files(root):
-    out = []
-    for dirpath, _, names in os.walk(root):
-        for n in names:
-            out.append(osp.relpath(osp.join(dirpath, n), root))
-    return sorted(out)
-
-
 def _lines(path):
     with open(path) as f:
         return [ln.strip() for ln in f if ln.strip()]
-
-
-# ---------------------------------------------------------------------------
-# module hygiene and small helpers
-# ---------------------------------------------------------------------------
-def test_module_imports_numpy_and_stdlib_only():
-    tree = ast.parse(open(SYNTHETIC_PY).read())
-    mods = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            mods |= {a.name.split('.')[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, 'no relative imports (loaded by path)'
-            mods.add(node.module.split('.')[0])
-    assert mods & {'torch', 'mmengine', 'mmaction', 'mmcv'} == set()
-    assert 'numpy' in mods
-    src = open(SYNTHETIC_PY).read()
-    assert 'register_module' not in src and 'Registry' not in src
-
-
-def test_num_snippets_exact_multiples():
-    assert syn.num_snippets(6.4) == 10  # 6.4 * 25 / 16 = 10 exactly
-    assert syn.num_snippets(6.41) == 11
-    assert syn.num_snippets(0.01) == 1
-    assert syn.num_snippets(33.83) == math.ceil(33.83 * 25 / 16) == 53
-
-
-def test_subset_mapping():
-    assert syn.subset_to_split('Validation') == 'train'
-    assert syn.subset_to_split('training') == 'train'
-    assert syn.subset_to_split('Test') == 'test'
-    assert syn.subset_to_split('validation') == 'test'
-    with pytest.raises(ValueError):
-        syn.subset_to_split('holdout')
-
-
-def test_sample_points_inside_and_centred():
-    rng = np.random.default_rng(0)
-    s = rng.uniform(0, 1000, 5000)
-    e = s + rng.uniform(0.5, 300, 5000)
-    p = syn.sample_points(rng, s, e)
-    assert p.dtype == np.int64
-    ok = np.ceil(s) <= np.floor(e)  # some integer frame lies inside
-    assert ok.mean() > 0.99
-    assert np.all(p[ok] >= np.ceil(s[ok])) and np.all(p[ok] <= np.floor(e[ok]))
-    assert np.all(np.abs(p[~ok] - (s[~ok] + e[~ok]) / 2) <= 0.5)
-    rel = (p - s) / (e - s)
-    long = (e - s) > 60
-    assert abs(rel[long].mean() - 0.5) < 0.02
-    assert 0.12 < rel[long].std() < 0.19  # std = length / 6, clipped
-    # an instance shorter than a frame with no integer inside: nearest frame
-    assert syn.sample_points(rng, np.array([10.2]), np.array([10.6]))[0] == 10
-
-
-# ---------------------------------------------------------------------------
-# the feature model
-# ---------------------------------------------------------------------------
-def _bank(C=4, D=64, seed=0):
-    return syn.make_feature_bank(np.random.default_rng(seed), C, D)
-
-
-def test_feature_bank_geometry():
-    b = _bank(C=5, D=64)
-    cm, ctx = b['class_means'], b['context_means']
-    np.testing.assert_allclose(np.linalg.norm(cm, axis=1), 1, atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(ctx, axis=1), 1, atol=1e-9)
-    m = syn.FeatureModel()
-    gram = cm @ cm.T
-    off = gram[~np.eye(5, dtype=bool)]
-    np.testing.assert_allclose(off, m.actionness_share**2, atol=1e-9)
-    np.testing.assert_allclose((cm * ctx).sum(1),
-                               m.context_class_share,
-                               atol=1e-9)
-    np.testing.assert_allclose(b['background_dirs'] @ cm.T, 0, atol=1e-9)
-
-
-def test_synthesize_features_shape_dtype_determinism():
-    b = _bank()
-    args = (50, np.array([[5.0, 15.0], [30.0, 42.5]]), [1, 3],
-            b['class_means'], b['context_means'], b['background_dirs'])
-    f1 = syn.synthesize_features(np.random.default_rng(7), *args)
-    f2 = syn.synthesize_features(np.random.default_rng(7), *args)
-    f3 = syn.synthesize_features(np.random.default_rng(8), *args)
-    assert f1.shape == (50, 64) and f1.dtype == np.float32
-    assert np.isfinite(f1).all()
-    assert np.array_equal(f1, f2) and not np.array_equal(f1, f3)
-    # no instances: background only, still valid
-    f0 = syn.synthesize_features(np.random.default_rng(0), 20, np.zeros(
-        (0, 2)), [], b['class_means'])
-    assert f0.shape == (20, 64) and np.isfinite(f0).all()
-    with pytest.raises(ValueError):
-        syn.synthesize_features(np.random.default_rng(0), 20, [[1, 2]], [9],
-                                b['class_means'])
-
-
-def test_soft_boundaries_and_uneven_strength():
-    b = _bank()
-    T, seg = 80, np.array([[20.0, 60.0]])
-    _, parts = syn.synthesize_features(np.random.default_rng(0),
-                                       T,
-                                       seg, [2],
-                                       b['class_means'],
-                                       b['context_means'],
-                                       b['background_dirs'],
-                                       return_parts=True)
-    env = parts['envelope'][0]
-    # ramps over ~1-2 snippets: the edge snippets are neither 0 nor 1
-    assert 0.2 < env[19] < 0.5 < env[20] < 0.8
-    assert env[17] < 0.01 and env[23] > 0.99 and env[62] < 0.01
-    assert 0.2 < env[60] < 0.5 < env[59] < 0.8
-    # signal is strongest near the centre and far weaker at the ends
-    proj = parts['action'] @ b['class_means'][2]
-    assert proj[38:42].mean() > 1.5 * proj[[20, 21, 58, 59]].mean()
-    assert np.abs(proj[:15]).max() < 0.05 and np.abs(proj[66:]).max() < 0.05
-    # weak sub-spans: across many instances, the weakest interior snippet is
-    # typically well below the strongest one
-    rng = np.random.default_rng(1)
-    ratios = []
-    for _ in range(200):
-        _, p = syn.synthesize_features(rng,
-                                       T,
-                                       seg, [0],
-                                       b['class_means'],
-                                       return_parts=True)
-        s = p['strength'][0, 24:56]
-        ratios.append(s.min() / s.max())
-    assert np.median(ratios) < 0.35
-
-
-def test_context_and_distractors_live_in_background():
-    b = _bank(C=3, D=64)
-    T, seg = 400, np.array([[100.0, 130.0], [250.0, 260.0]])
-    rng = np.random.default_rng(3)
-    feats, parts = syn.synthesize_features(rng,
-                                           T,
-                                           seg, [0, 0],
-                                           b['class_means'],
-                                           b['context_means'],
-                                           b['background_dirs'],
-                                           return_parts=True)
-    ctx_norm = np.linalg.norm(parts['context'], axis=1)
-    assert ctx_norm[98] > 0.2 and ctx_norm[132] > 0.2  # next to an instance
-    assert ctx_norm[115] < 0.05 and ctx_norm[190] < 0.01  # inside / far away
-    dist_norm = np.linalg.norm(parts['distractor'], axis=1)
-    assert dist_norm[101:129].max() < 1e-6  # not inside actions
-    assert dist_norm.max() > 0.2  # bursts exist
-    # scene: one vector for the whole video, leaning to the video's class
-    scene = parts['scene']
-    assert np.allclose(scene, scene[0])
-    assert scene[0] @ b['context_means'][
-        0] > scene[0] @ b['context_means'][1] + 0.1
 
 
 # ---------------------------------------------------------------------------
@@ -215,11 +48,11 @@ def test_determinism(tmp_path):
     syn.generate_dataset(a, seed=3, log=None, **SMALL)
     syn.generate_dataset(b, seed=3, log=None, **SMALL)
     syn.generate_dataset(c, seed=4, log=None, **SMALL)
-    files = _files(a)
-    assert files == _files(b)
+    files = tree_files(a)
+    assert files == tree_files(b)
     _, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
     assert mismatch == [] and errors == []
-    assert files != _files(c) or filecmp.cmpfiles(a, c, files,
+    assert files != tree_files(c) or filecmp.cmpfiles(a, c, files,
                                                   shallow=False)[1]
     for f in ('gt_full.json', 'point_labels/point_gaussian.csv'):
         assert open(osp.join(a, f)).read() != open(osp.join(c, f)).read()
@@ -433,57 +266,6 @@ def test_annotations_mode_thumos14_points_match_real_csv(
     assert n_feats == len(db) == 412
 
 
-# ---------------------------------------------------------------------------
-# the command line
-# ---------------------------------------------------------------------------
-def test_cli(tmp_path):
-    out = str(tmp_path / 'cli')
-    res = subprocess.run([
-        sys.executable, TOOL, '--out', out, '--num-classes', '3',
-        '--num-train', '8', '--num-test', '4', '--feat-dim', '8', '--seed', '2'
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert '12/12 videos (100%)' in res.stdout
-    assert osp.abspath(out) in res.stdout
-    assert len(os.listdir(osp.join(out, 'features', 'train'))) == 8
-    assert len(os.listdir(osp.join(out, 'features', 'test'))) == 4
-    x = np.load(
-        osp.join(out, 'features', 'test',
-                 os.listdir(osp.join(out, 'features', 'test'))[0]))
-    assert x.shape[1] == 8 and x.dtype == np.float32
-    # the same call from Python gives the same bytes
-    ref = str(tmp_path / 'ref')
-    syn.generate_dataset(ref,
-                         num_classes=3,
-                         num_train=8,
-                         num_test=4,
-                         feat_dim=8,
-                         seed=2,
-                         log=None)
-    files = _files(ref)
-    assert files == _files(out)
-    assert filecmp.cmpfiles(ref, out, files, shallow=False)[1] == []
-
-
-def test_cli_does_not_import_torch_or_openmmlab(tmp_path):
-    code = ('import runpy, sys; sys.argv = ["x", "--out", sys.argv[1], '
-            '"--num-classes", "2", "--num-train", "2", "--num-test", "1", '
-            '"--feat-dim", "4", "--quiet"]; '
-            f'runpy.run_path({TOOL!r}, run_name="__main__"); '
-            'bad = [m for m in ("torch", "mmengine", "mmaction") '
-            'if m in sys.modules]; assert not bad, bad')
-    res = subprocess.run([sys.executable, '-c', code,
-                          str(tmp_path / 'q')],
-                         capture_output=True,
-                         text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout == ''
-
-
 def test_rejects_too_few_train_videos(tmp_path):
     with pytest.raises(ValueError, match='num_train'):
         syn.generate_dataset(str(tmp_path / 'x'),
@@ -497,3 +279,4 @@ def test_fully_synthetic_root_is_marked(default_root):
     marker = json.load(open(osp.join(root, syn.SYNTHETIC_MARKER)))
     assert marker['mode'] == 'synthetic' and marker['seed'] == 0
     assert marker['generator'] == 'hrpro_plugin.datasets.synthetic'
+    assert marker['generator'] == syn.GENERATOR
