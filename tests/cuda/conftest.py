@@ -2,9 +2,11 @@
 and on the test device must agree within the tolerances of ``_devices.py``.
 
 The device is ``HRPRO_TEST_DEVICE`` (e.g. ``cuda``, ``cuda:1``, ``cpu``),
-by default ``cuda`` when torch sees a GPU and ``cpu`` otherwise; on a
-CPU-only machine these tests compare the CPU with itself, so they still run
-every code path (and the bf16 comparison, under CPU autocast)."""
+by default ``cuda`` when torch sees a GPU and ``cpu`` otherwise. Every test
+taking ``device`` runs on ``cpu`` (the CPU compared with itself, which still
+runs every code path, and the bf16 comparison under CPU autocast) and, when
+the test device is not the CPU, on it too: no test vanishes on a GPU
+machine."""
 import os.path as osp
 import sys
 
@@ -16,13 +18,31 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _devices import resolve_device  # noqa: E402
 
 
-@pytest.fixture(scope='session')
-def device():
-    try:
-        return resolve_device()
-    except RuntimeError as err:
-        message = str(err)
-    pytest.fail(message, pytrace=False)
+try:
+    _TARGET, _ERROR = resolve_device(), None
+except RuntimeError as err:
+    _TARGET, _ERROR = None, str(err)
+
+
+def _device_names():
+    """``cpu`` always, then the test device when it is not the CPU: on a GPU
+    machine every test runs twice (``[cpu]`` and ``[cuda]``), so the CPU
+    paths (CPU bf16 autocast, CPU checkpoint tags, CPU-vs-CPU equality) do
+    not vanish where CUDA is available; on a CPU-only machine once
+    (``[cpu]``)."""
+    if _TARGET is None:
+        return ['unusable']          # the fixture fails with the reason
+    names = ['cpu']
+    if _TARGET.type != 'cpu':
+        names.append(str(_TARGET))
+    return names
+
+
+@pytest.fixture(scope='session', params=_device_names())
+def device(request):
+    if _ERROR is not None:
+        pytest.fail(_ERROR, pytrace=False)
+    return torch.device(request.param)
 
 
 @pytest.fixture(autouse=True)

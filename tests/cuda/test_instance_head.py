@@ -78,7 +78,7 @@ def test_instance_losses_and_gradients_match(device):
         results.append((out, {n: p.grad for n, p in h.named_parameters()}))
     (ref, ref_g), (got, got_g) = results
     for k in ('loss_reg', 'loss_score'):
-        assert float(ref[k]) > 0, k
+        assert float(ref[k].detach()) > 0, k
         assert_close(got[k], ref[k], rtol=1e-5, atol=1e-7, what=k)
     for n, g in ref_g.items():
         assert g is not None, n

@@ -26,20 +26,33 @@ def _runner(resume):
 
 
 def test_rng_state_round_trip_on_resume():
+    """The saved states come back exactly once, at the first
+    ``before_train_iter`` after the load.
+
+    The checkpoint is written, then the run draws ``first`` and ``second``
+    (what the uninterrupted run drew in its next two iterations) and more.
+    Resumed: something draws between the load and the first iteration (as
+    ``Runner.resume()`` and the loop may); iteration 0 must then draw
+    ``first`` and iteration 1 ``second``. Restored zero times, iteration 0
+    draws something else; restored at the load instead of at the first
+    iteration, iteration 0 draws ``second`` (the draw in between consumed
+    ``first``); restored at every iteration, iteration 1 draws ``first``
+    again."""
     hook = RNGStateHook()
     ckpt = {}
     hook.before_save_checkpoint(None, ckpt)
-    expected = _draws()
+    first = _draws()
+    second = _draws()
+    assert first[0] != second[0]
     _draws()  # the state moves on (the killed run went further)
     hook.after_load_checkpoint(_runner(True), ckpt)
-    # not restored yet: Runner.resume() and the loop still run before the
-    # first resumed iteration
+    _draws()  # drawn between the load and the first resumed iteration
     hook.before_train_iter(None, 0)
     got = _draws()
-    assert got[:2] == expected[:2] and torch.equal(got[2], expected[2])
-    # restored once only
-    again = _draws()
-    assert again[0] != expected[0]
+    assert got[:2] == first[:2] and torch.equal(got[2], first[2])
+    hook.before_train_iter(None, 1)
+    got = _draws()
+    assert got[:2] == second[:2] and torch.equal(got[2], second[2])
 
 
 def test_rng_state_not_restored_when_only_loading():

@@ -1,4 +1,6 @@
 """Tests of the stage-2 instance head, refinement and fusion."""
+import math
+
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -132,35 +134,129 @@ def test_fuse_predictions():
                          torch.tensor([0.1]))
 
 
-def test_predict_two_entries_per_valid_candidate():
-    head = _small()
-    feats = torch.randn(2, 10, 4)
-    mask = torch.ones(2, 10, dtype=torch.bool)
-    mask[1, 6:] = False
-    cand = dict(batch_idx=torch.tensor([0, 1, 1]),
-                start=torch.tensor([1.0, 0.0, 4.0]),
-                end=torch.tensor([5.0, 3.0, 6.0]),
-                label=torch.tensor([0, 1, 2]),
-                score=torch.tensor([0.2, 0.3, -0.1]))
-    _const_reg(head, 0.0, 0.0)        # refined == original
-    out = head.predict(feats, mask, cand)
-    assert out['start'].numel() == 6
-    assert torch.allclose(out['score'][:3], out['score'][3:])
-    p = head(feats, mask, cand['batch_idx'], cand['start'], cand['end'])
-    assert torch.allclose(out['score'][:3], cand['score'] + p['p_comp'])
-    # ds = 1.5: s' = s + 1.5 w >= e for all -> clipped/empty -> originals only
-    _const_reg(head, 1.5, 0.0)
-    out = head.predict(feats, mask, cand)
-    assert out['start'].numel() == 3 and not bool(out['refined'].any())
-    # shifting right by half a length: video 1's second box [4, 6] becomes
-    # [5, 7] -> clipped to T_1 = 6: [5, 6], still valid
-    _const_reg(head, 0.5, 0.5)
-    out = head.predict(feats, mask, cand)
-    assert out['start'][3:].tolist() == pytest.approx([3.0, 1.5, 5.0])
-    assert out['end'][3:].tolist() == pytest.approx([7.0, 4.5, 6.0])
-    ref_p = head.score(feats, mask, cand['batch_idx'], out['start'][3:],
-                       out['end'][3:])
-    assert torch.allclose(out['score'][3:], cand['score'] + ref_p)
+def _sig(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _transparent_head(monkeypatch, d_start, d_end):
+    """D = 1 head whose numbers can be followed by hand: RoI-align replaced
+    by "every bin holds the extended end of the box" (so start context =
+    inside = end context = ``ee = e + 0.25 (e - s)``), the score MLP made
+    the identity on the inside channel with bias -5 (``p_comp =
+    sigmoid(ee - 5)``) and the regression branches constant."""
+    def fake_roi(features, mask, batch_idx, start, end, num_bins, sr):
+        return end[:, None, None].expand(-1, num_bins, 1).clone()
+
+    monkeypatch.setattr(ih, 'roi_align_1d', fake_roi)
+    head = InstanceHead(1, hidden_score=(1, 1), hidden_reg=1,
+                        dropout=0.0).eval()
+    lin = [m for m in head.score_head if isinstance(m, torch.nn.Linear)]
+    assert len(lin) == 3
+    with torch.no_grad():
+        lin[0].weight.copy_(torch.tensor([[0.0, 1.0, 0.0]]))
+        lin[0].bias.zero_()
+        lin[1].weight.fill_(1.0)
+        lin[1].bias.zero_()
+        lin[2].weight.fill_(1.0)
+        lin[2].bias.fill_(-5.0)
+    _const_reg(head, d_start, d_end)
+    return head
+
+
+# video 0 valid for 10 snippets, video 1 for 6 (padded to 10)
+_MASK = torch.arange(10)[None] < torch.tensor([10, 6])[:, None]
+_CAND = dict(batch_idx=torch.tensor([0, 1, 1]),
+             start=torch.tensor([1.0, 0.0, 4.0]),
+             end=torch.tensor([5.0, 2.0, 6.0]),
+             label=torch.tensor([0, 1, 2]),
+             score=torch.tensor([0.2, 0.3, -0.1]))        # the OIC
+
+
+def test_predict_known_answer(monkeypatch):
+    """Offsets 0.5 / 0.5 (each box moves right by half its length):
+      v0 [1, 5]: ee = 5 + 1   = 6    p = s(1);    refined [3, 7], ee = 8
+                 p = s(3)
+      v1 [0, 2]: ee = 2 + 0.5 = 2.5  p = s(-2.5); refined [1, 3], ee = 3.5
+                 p = s(-1.5)
+      v1 [4, 6]: ee = 6.5            p = s(1.5);  refined [5, 7] clipped
+                 to video 1's 6 snippets: [5, 6], ee = 6.25, p = s(1.25)
+                 (the unclipped box would read ee = 7.5)
+    rows: the three originals, then the three refined (all valid), each
+    scored OIC + p_comp of its own box."""
+    head = _transparent_head(monkeypatch, 0.5, 0.5)
+    feats = torch.zeros(2, 10, 1)
+    out = head.predict(feats, _MASK, _CAND)
+    assert out['batch_idx'].tolist() == [0, 1, 1, 0, 1, 1]
+    assert out['start'].tolist() == [1.0, 0.0, 4.0, 3.0, 1.0, 5.0]
+    assert out['end'].tolist() == [5.0, 2.0, 6.0, 7.0, 3.0, 6.0]
+    assert out['label'].tolist() == [0, 1, 2, 0, 1, 2]
+    assert out['refined'].tolist() == [False] * 3 + [True] * 3
+    assert out['source'].tolist() == [0, 1, 2, 0, 1, 2]
+    assert out['score'].tolist() == pytest.approx(
+        [0.2 + _sig(1.0), 0.3 + _sig(-2.5), -0.1 + _sig(1.5),
+         0.2 + _sig(3.0), 0.3 + _sig(-1.5), -0.1 + _sig(1.25)], abs=1e-6)
+    # fuse: the same rows as a (start, end, label, batch_idx, score) tuple
+    start, end, label, batch_idx, score = head.fuse(feats, _MASK, _CAND)
+    assert start.tolist() == [1.0, 0.0, 4.0, 3.0, 1.0, 5.0]
+    assert end.tolist() == [5.0, 2.0, 6.0, 7.0, 3.0, 6.0]
+    assert label.tolist() == [0, 1, 2, 0, 1, 2]
+    assert batch_idx.tolist() == [0, 1, 1, 0, 1, 1]
+    assert score.tolist() == pytest.approx(
+        [0.2 + _sig(1.0), 0.3 + _sig(-2.5), -0.1 + _sig(1.5),
+         0.2 + _sig(3.0), 0.3 + _sig(-1.5), -0.1 + _sig(1.25)], abs=1e-6)
+    # an explicit video_len overrides the mask: video 1 as 10 long, so
+    # [5, 7] stays unclipped (ee = 7 + 0.5 = 7.5)
+    out = head.predict(feats, _MASK, _CAND, video_len=torch.tensor([10, 10]))
+    assert out['end'].tolist() == [5.0, 2.0, 6.0, 7.0, 3.0, 7.0]
+    assert out['score'][5].item() == pytest.approx(-0.1 + _sig(2.5),
+                                                   abs=1e-6)
+
+
+def test_predict_switches_known_answer(monkeypatch):
+    head = _transparent_head(monkeypatch, 0.5, 0.5)
+    feats = torch.zeros(2, 10, 1)
+    # use_score=False: the OIC alone, for originals and refined boxes
+    out = head.predict(feats, _MASK, _CAND, use_score=False)
+    assert out['start'].tolist() == [1.0, 0.0, 4.0, 3.0, 1.0, 5.0]
+    assert out['score'].tolist() == pytest.approx(
+        [0.2, 0.3, -0.1, 0.2, 0.3, -0.1], abs=1e-7)
+    # use_regression=False: the originals only, scored OIC + p_comp
+    out = head.predict(feats, _MASK, _CAND, use_regression=False)
+    assert out['start'].tolist() == [1.0, 0.0, 4.0]
+    assert out['refined'].tolist() == [False] * 3
+    assert out['score'].tolist() == pytest.approx(
+        [0.2 + _sig(1.0), 0.3 + _sig(-2.5), -0.1 + _sig(1.5)], abs=1e-6)
+
+
+def test_predict_drops_empty_refined_boxes(monkeypatch):
+    """Offsets 1.5 / 0: s' = s + 1.5 (e - s) lies beyond e for every box:
+    v0 [1, 5] -> s' = 7 > e' = 5; v1 [0, 2] -> 3 > 2; v1 [4, 6] -> 7,
+    clipped to 6 = e' (empty). No refined row: the originals only."""
+    head = _transparent_head(monkeypatch, 1.5, 0.0)
+    out = head.predict(torch.zeros(2, 10, 1), _MASK, _CAND)
+    assert out['start'].tolist() == [1.0, 0.0, 4.0]
+    assert out['end'].tolist() == [5.0, 2.0, 6.0]
+    assert out['refined'].tolist() == [False] * 3
+    assert out['score'].tolist() == pytest.approx(
+        [0.2 + _sig(1.0), 0.3 + _sig(-2.5), -0.1 + _sig(1.5)], abs=1e-6)
+
+
+def test_predict_box_emptied_by_the_clip_is_dropped(monkeypatch):
+    """Offsets 1.5 / 1.5 (each box moves right by 1.5 lengths):
+      v0 [1, 5] -> [7, 11], clipped to video 0's 10: [7, 10], ee = 10.75,
+         p = s(5.75)
+      v1 [0, 2] -> [3, 5], inside video 1's 6: ee = 5.5, p = s(0.5)
+      v1 [4, 6] -> [7, 9]: both ends clipped to 6: [6, 6], empty -> dropped
+         (unclipped it would be a valid box)"""
+    head = _transparent_head(monkeypatch, 1.5, 1.5)
+    out = head.predict(torch.zeros(2, 10, 1), _MASK, _CAND)
+    assert out['source'].tolist() == [0, 1, 2, 0, 1]
+    assert out['start'].tolist() == [1.0, 0.0, 4.0, 7.0, 3.0]
+    assert out['end'].tolist() == [5.0, 2.0, 6.0, 10.0, 5.0]
+    assert out['label'].tolist() == [0, 1, 2, 0, 1]
+    assert out['score'].tolist() == pytest.approx(
+        [0.2 + _sig(1.0), 0.3 + _sig(-2.5), -0.1 + _sig(1.5),
+         0.2 + _sig(5.75), 0.3 + _sig(0.5)], abs=1e-6)
 
 
 def test_padding_invariance():
@@ -175,20 +271,6 @@ def test_padding_invariance():
     alone = head(feats[1:, :5], mask[1:, :5], torch.tensor([0, 0]), s, e)
     for k in out:
         assert torch.allclose(out[k], alone[k], atol=1e-6)
-
-
-def test_fuse_tuple():
-    head = _small()
-    feats = torch.randn(1, 8, 4)
-    mask = torch.ones(1, 8, dtype=torch.bool)
-    cand = dict(batch_idx=torch.tensor([0]), start=torch.tensor([1.0]),
-                end=torch.tensor([3.0]), label=torch.tensor([1]),
-                score=torch.tensor([0.5]))
-    start, end, label, batch_idx, score = head.fuse(feats, mask, cand)
-    ref = head.predict(feats, mask, cand)
-    assert torch.equal(start, ref['start']) and torch.equal(score, ref['score'])
-    assert label.tolist() == [1] * start.numel()
-    assert batch_idx.tolist() == [0] * start.numel()
 
 
 def test_unique_boxes_by_hand():

@@ -145,6 +145,146 @@ def test_no_positives_keeps_graph():
     assert p.grad.item() == pytest.approx(0.3)
 
 
+def _constant_head(p_comp, d_start, d_end, D=2):
+    """An InstanceHead whose outputs do not depend on the features:
+    completeness ``p_comp`` and offsets ``d_start`` / ``d_end`` for every
+    proposal (the last layer of each branch: weight 0, bias set)."""
+    torch.manual_seed(0)
+    head = InstanceHead(D, hidden_score=(4, 4), hidden_reg=4, dropout=0.0)
+    with torch.no_grad():
+        head.score_head[-1].weight.zero_()
+        head.score_head[-1].bias.fill_(
+            torch.logit(torch.tensor(p_comp, dtype=torch.float64)).item())
+        for mod, val in ((head.start_reg, d_start), (head.end_reg, d_end)):
+            mod[-1].weight.zero_()
+            mod[-1].bias.fill_(val)
+    return head
+
+
+def _record_head_inputs(head):
+    seen = []
+    head.register_forward_hook(
+        lambda m, args, out: seen.append([a.clone() for a in args[2:]]))
+    return seen
+
+
+# Two videos of 20 snippets. Video 0: pseudo instances (RP) [0, 4] and
+# [10, 14]; PP [0, 2] and [11, 15]; NP [16, 18]. Video 1: RP [16, 18]; PP
+# [15, 19]; NP [2, 3]. (Video 0's NP [16, 18] is exactly video 1's RP: a
+# target computed across videos would make it a positive.)
+MINED_2 = dict(
+    pp=dict(batch_idx=torch.tensor([0, 0, 1]),
+            start=torch.tensor([0.0, 11.0, 15.0]),
+            end=torch.tensor([2.0, 15.0, 19.0])),
+    rp=dict(batch_idx=torch.tensor([0, 0, 1]),
+            start=torch.tensor([0.0, 10.0, 16.0]),
+            end=torch.tensor([4.0, 14.0, 18.0])),
+    np=dict(batch_idx=torch.tensor([0, 1]),
+            start=torch.tensor([16.0, 2.0]), end=torch.tensor([18.0, 3.0])))
+
+
+def test_forward_known_answer_two_videos():
+    """The whole stage-2 loss of a batch, every number by hand.
+
+    Pool (PP then NP, all kept: fewer than max_proposals) and targets:
+      v0 [0, 2]   vs [0, 4]:   2 / 4            = 0.5  positive
+      v0 [11, 15] vs [10, 14]: 3 / 5            = 0.6  positive
+      v1 [15, 19] vs [16, 18]: 2 / 4            = 0.5  positive
+      v0 [16, 18]: no RP of video 0 overlaps    = 0    negative
+      v1 [2, 3]:   no RP of video 1 overlaps    = 0    negative
+    Negatives kept with probability min(n_pos / n_neg, 1): v0 min(2/1, 1)
+    = 1, v1 min(1/1, 1) = 1, so every proposal is kept whatever the draw.
+
+    Head: p_comp = 0.75, d_start = -0.25, d_end = 0.5, so s' = s - 0.25 w,
+    e' = e + 0.5 w (w = e - s); L_reg = 0.5 (1 - tIoU(refined, RP))^2:
+      v0 [0, 2]   -> [-0.5, 3]: with [0, 4]:   3 / 4.5 = 2/3 -> 1/18
+      v0 [11, 15] -> [10, 17]:  with [10, 14]: 4 / 7         -> 9/98
+      v1 [15, 19] -> [14, 21]:  with [16, 18]: 2 / 7         -> 25/98
+    loss_reg = mean over videos of the per-video means
+             = ((1/18 + 9/98) / 2 + 25/98) / 2 = 0.1643990930
+    loss_score: SmoothL1(0.75, target) = 0.5 (0.75 - target)^2:
+      v0: (0.5 * 0.25^2 + 0.5 * 0.15^2 + 0.5 * 0.75^2) / 3 = 0.1079166667
+      v1: (0.5 * 0.25^2 + 0.5 * 0.75^2) / 2                 = 0.15625
+      mean: 0.1320833333
+    """
+    head = _constant_head(0.75, -0.25, 0.5)
+    seen = _record_head_inputs(head)
+    feats = torch.randn(2, 20, 2)
+    mask = torch.ones(2, 20, dtype=torch.bool)
+    for seed in (0, 1, 2):
+        seen.clear()
+        out = InstanceLoss()(head, feats, mask, MINED_2,
+                             generator=torch.Generator().manual_seed(seed))
+        assert out['loss_reg'].item() == pytest.approx(0.1643990930, abs=1e-6)
+        assert out['loss_score'].item() == pytest.approx(0.1320833333,
+                                                         abs=1e-6)
+        # the head saw the whole pool, PP then NP, with each one's video
+        (b, s, e), = seen
+        assert b.tolist() == [0, 0, 1, 0, 1]
+        assert s.tolist() == [0.0, 11.0, 15.0, 16.0, 2.0]
+        assert e.tolist() == [2.0, 15.0, 19.0, 18.0, 3.0]
+    # the weights scale each term
+    out = InstanceLoss(reg_weight=2.0, score_weight=0.5)(
+        head, feats, mask, MINED_2, generator=torch.Generator().manual_seed(0))
+    assert out['loss_reg'].item() == pytest.approx(2 * 0.1643990930, abs=1e-6)
+    assert out['loss_score'].item() == pytest.approx(0.5 * 0.1320833333,
+                                                     abs=1e-6)
+
+
+def test_forward_video_without_rp_counts_as_zero():
+    """Video 1 loses its RP: its PP [15, 19] and NP [2, 3] both get target
+    0, it has no positive, so no negative is kept either (rate 0) and the
+    head never sees its proposals; it still counts in the batch mean:
+    loss_reg = (0.0736961451 + 0) / 2 = 0.0368480726 (video 0's mean
+    (1/18 + 9/98) / 2 from the test above), loss_score = (0.1079166667 +
+    0) / 2 = 0.0539583333."""
+    mined = dict(MINED_2, rp=dict(batch_idx=torch.tensor([0, 0]),
+                                  start=torch.tensor([0.0, 10.0]),
+                                  end=torch.tensor([4.0, 14.0])))
+    head = _constant_head(0.75, -0.25, 0.5)
+    seen = _record_head_inputs(head)
+    out = InstanceLoss()(head, torch.randn(2, 20, 2),
+                         torch.ones(2, 20, dtype=torch.bool), mined,
+                         generator=torch.Generator().manual_seed(0))
+    assert out['loss_reg'].item() == pytest.approx(0.0368480726, abs=1e-6)
+    assert out['loss_score'].item() == pytest.approx(0.0539583333, abs=1e-6)
+    (b, s, e), = seen
+    assert b.tolist() == [0, 0, 0]
+    assert s.tolist() == [0.0, 11.0, 16.0]
+
+
+def test_forward_pos_iou_threshold():
+    """pos_iou = 0.55: v0 [0, 2] (target 0.5) and v1 [15, 19] (0.5) become
+    negatives; v0 keeps one positive [11, 15] (0.6) and two negatives with
+    probability min(1 / 2, 1) each, v1 has no positive (keeps nothing). So
+    loss_reg = (9/98 + 0) / 2 = 0.0459183673 whatever negatives are drawn,
+    and loss_score is v0's mean over [11, 15] plus the drawn negatives,
+    halved: 0.5 (0.75 - 0.6)^2 = 0.01125 alone, 0.5 * 0.25^2 = 0.03125 for
+    [0, 2], 0.5 * 0.75^2 = 0.28125 for [16, 18]."""
+    head = _constant_head(0.75, -0.25, 0.5)
+    seen = _record_head_inputs(head)
+    feats = torch.randn(2, 20, 2)
+    mask = torch.ones(2, 20, dtype=torch.bool)
+    per_neg = {0.0: 0.03125, 16.0: 0.28125}
+    drawn = set()
+    for seed in range(40):
+        seen.clear()
+        out = InstanceLoss(pos_iou=0.55)(
+            head, feats, mask, MINED_2,
+            generator=torch.Generator().manual_seed(seed))
+        assert out['loss_reg'].item() == pytest.approx(0.0459183673,
+                                                       abs=1e-6)
+        (b, s, e), = seen
+        assert b.tolist() == [0] * len(b) and 11.0 in s.tolist()
+        negs = [x for x in s.tolist() if x != 11.0]
+        terms = [0.01125] + [per_neg[x] for x in negs]
+        assert out['loss_score'].item() == pytest.approx(
+            sum(terms) / len(terms) / 2, abs=1e-6)
+        drawn.add(tuple(negs))
+    # each of the four subsets of the two negatives (probability 1/4 each)
+    assert drawn == {(), (0.0, ), (16.0, ), (0.0, 16.0)}
+
+
 def test_forward_trains_the_head():
     """The whole loss of a batch (its values are pinned to the reference's
     in tests/parity/test_reference_instance_head.py) reaches every branch."""

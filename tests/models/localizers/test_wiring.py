@@ -141,7 +141,7 @@ def test_contrastive_loss_reads_the_embedded_features(monkeypatch):
         for t, c in pts:
             assert act_labels[b, t, c] == 1
     assert torch.equal(losses['loss_contrastive'], calls[0]['result'])
-    assert float(losses['loss_contrastive']) > 0
+    assert float(losses['loss_contrastive'].detach()) > 0
     # the raw features in its place give another loss
     wrong = model.contrastive_loss.__class__.forward(
         model.contrastive_loss, inputs, prototypes, act_labels, bg_seeds,
