@@ -4,15 +4,15 @@ Each function fixes one upstream defect, names it, and is applied once by
 :func:`apply_all` when :mod:`hrpro_plugin` is imported. Each has a test in
 ``tests/test_compat.py`` that checks the behaviour it restores.
 """
-import glob
 import os
 import os.path as osp
 import re
-import stat
 import sys
 import types
 
 import torch
+
+from .fileio.atomic import atomic_write_bytes
 
 _APPLIED = False
 
@@ -129,59 +129,6 @@ def patch_cpu_distributed() -> None:
     Runner.wrap_model = wrap_model
 
 
-def atomic_write_bytes(data: bytes, filepath) -> None:
-    """Write ``data`` to ``filepath`` so that the path holds either its old
-    content or all of ``data``, never a part: write a hidden temporary file
-    in the same directory (``.<name>.<pid>.tmp``), flush and fsync it,
-    ``os.replace`` it onto ``filepath``, then fsync the directory. A
-    symbolic link is written through (its target is replaced); the old
-    file's permission bits are kept. Temporary files left by a process that
-    was killed while writing the same name are removed first."""
-    path = os.fspath(filepath)
-    if osp.islink(path):
-        path = osp.realpath(path)
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    name = osp.basename(path)
-    for stale in glob.glob(osp.join(glob.escape(folder),
-                                    f'.{glob.escape(name)}.*.tmp')):
-        try:
-            os.remove(stale)
-        except OSError:
-            pass
-    tmp = osp.join(folder, f'.{name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'xb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if osp.exists(path):
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    """Make a rename durable (POSIX); a no-op where directories cannot be
-    opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def patch_atomic_checkpoint_write() -> None:
     """mmengine 0.10.7 writes checkpoints in place: ``save_checkpoint``
     (``mmengine/runner/checkpoint.py``) serialises the checkpoint to memory
@@ -192,7 +139,8 @@ def patch_atomic_checkpoint_write() -> None:
     the final name, and a re-saved name (``stage1.pth``, ``stage2.pth``,
     ``iter_N.pth`` of a resumed run) loses the good checkpoint it had.
     We make ``LocalBackend.put``, the one point every local checkpoint write
-    goes through, atomic (:func:`atomic_write_bytes`). ``CheckpointHook``
+    goes through, atomic (the package's one atomic writer,
+    :func:`hrpro_plugin.fileio.atomic_write_bytes`). ``CheckpointHook``
     writes the ``last_checkpoint`` pointer only after
     ``Runner.save_checkpoint`` returns, i.e. after the rename, so the
     pointer never names a partial file. Other backends (petrel, http) are

@@ -221,28 +221,12 @@ def plot_results(args):
     return written
 
 
-def plot_model(args):
-    """Model mode: run the checkpoint on the dataset's videos."""
+def load_model_and_dataset(args):
+    """The checkpoint's model and the ``--split`` dataset with its classes
+    (a clear one-line error otherwise)."""
     from mmengine.config import Config
 
-    from hrpro_plugin.visualization import require_matplotlib
-    try:
-        require_matplotlib()
-    except ImportError as err:
-        sys.exit(f'error: {err}')
-
-    import torch
-    from mmengine.dataset import pseudo_collate
-
-    from hrpro_plugin.apis import (apply_data_root, init_localizer,
-                                   localizer_outputs)
-    from hrpro_plugin.models.instance_level.proposal_file import (
-        ProposalFileError, load_proposals, proposals_for_video)
-    from hrpro_plugin.models.snippet_level.pseudo_snippets import \
-        mine_pseudo_snippets
-    from hrpro_plugin.models.utils import batch_point_labels
-    from hrpro_plugin.visualization import plot_localization
-
+    from hrpro_plugin.apis import apply_data_root, init_localizer
     try:
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
@@ -253,26 +237,93 @@ def plot_model(args):
         dataset = build_dataset(cfg, args.split, classes)
     except (FileNotFoundError, ValueError, RuntimeError) as err:
         sys.exit(f'error: {err}')
+    return model, classes, dataset
 
+
+def load_mining_file(args):
+    """The run's mining file for ``--show-train-mining`` (``None`` when
+    not asked for, or when the default file is absent)."""
+    from hrpro_plugin.fileio import ProposalFileError, load_proposals
+    if not args.show_train_mining:
+        return None
+    prop_file = args.proposal_file or osp.join(
+        osp.dirname(osp.abspath(args.checkpoint)), 'mined_proposals.pt')
+    if osp.isfile(prop_file):
+        try:
+            return load_proposals(prop_file)
+        except ProposalFileError as err:
+            sys.exit(f'error: {err}')
+    if args.proposal_file:
+        sys.exit(f'error: proposal file {prop_file} not found')
+    print(f'no mining file {prop_file}: RP / PP / NP not drawn')
+    return None
+
+
+def run_model(model, sample, mining: bool):
+    """One network pass over one video (``sample``, as the dataset gives
+    it): its ``pred_instances`` (what ``tools/test.py`` predicts) and its
+    stage-1 outputs (``SnippetPass.video``: ``fused_cas``, ``attn``, ...
+    and, with ``mining``, the pseudo snippets ``act_labels`` /
+    ``bg_seeds``), on the CPU."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    with torch.no_grad():
+        data = model.data_preprocessor(
+            pseudo_collate([copy.deepcopy(sample)]), False)
+        inputs, samples = data['inputs'], data['data_samples']
+        sp = model.snippet_pass(inputs, samples, pseudo=mining,
+                                candidates=True)
+        pred = model.predict_from_pass(sp, inputs, samples)[0].pred_instances
+    return pred.cpu(), {k: v.cpu() for k, v in sp.video(0).items()}
+
+
+def mining_rows(video, ds, stage1, proposals):
+    """The ``--show-train-mining`` rows of one video: pseudo action /
+    background snippets and its RP / PP / NP (seconds) from the file."""
+    import torch
+
+    from hrpro_plugin.fileio import proposals_for_video
+    sec = float(ds.metainfo['snippet_seconds'])
+    extra = {}
+    if len(ds.gt_points.snippets) == 0:
+        print(f'{video}: no point labels, no pseudo snippets to mine')
+    else:
+        extra.update(pseudo_action=stage1['act_labels'],
+                     pseudo_background=stage1['bg_seeds'])
+    if proposals is None:
+        return extra
+    try:
+        one = proposals_for_video(proposals, video)
+    except KeyError:
+        print(f'{video}: not in the mining file (mining covers the training '
+              'videos only)')
+        return extra
+
+    def seconds(s):
+        return torch.stack([one[s]['start'], one[s]['end']], -1) * sec
+
+    extra['proposals'] = {'RP': (seconds('rp'), one['rp']['label']),
+                          'PP': (seconds('pp'), one['pp']['label']),
+                          'NP': (seconds('np'), None)}
+    return extra
+
+
+def plot_model(args):
+    """Model mode: run the checkpoint on the dataset's videos, once a
+    video: the predictions and the curves come from that one pass."""
+    from hrpro_plugin.visualization import require_matplotlib
+    try:
+        require_matplotlib()
+    except ImportError as err:
+        sys.exit(f'error: {err}')
+    from hrpro_plugin.visualization import plot_localization
+
+    model, classes, dataset = load_model_and_dataset(args)
     names = [dataset.get_data_info(i)['video_name']
              for i in range(len(dataset))]
     index = {n: i for i, n in enumerate(names)}
     videos = select_videos(names, args, f'{args.split} set')
-
-    proposals = None
-    if args.show_train_mining:
-        prop_file = args.proposal_file or osp.join(
-            osp.dirname(osp.abspath(args.checkpoint)), 'mined_proposals.pt')
-        if osp.isfile(prop_file):
-            try:
-                proposals = load_proposals(prop_file)
-            except ProposalFileError as err:
-                sys.exit(f'error: {err}')
-        elif args.proposal_file:
-            sys.exit(f'error: proposal file {prop_file} not found')
-        else:
-            print(f'no mining file {prop_file}: RP / PP / NP not drawn')
-
+    proposals = load_mining_file(args)
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.checkpoint)), 'vis')
     os.makedirs(out_dir, exist_ok=True)
@@ -280,43 +331,12 @@ def plot_model(args):
     for video in videos:
         sample = dataset[index[video]]
         ds = sample['data_samples']
-        feats = sample['inputs']
         sec = float(ds.metainfo['snippet_seconds'])
         T = int(ds.metainfo['num_snippets'])
-        with torch.no_grad():
-            pred = model.test_step(pseudo_collate([copy.deepcopy(sample)
-                                                   ]))[0].pred_instances
-        out = localizer_outputs(model, feats)
+        pred, stage1 = run_model(model, sample, args.show_train_mining)
+        extra = (mining_rows(video, ds, stage1, proposals)
+                 if args.show_train_mining else {})
         pts = ds.gt_points
-        extra = {}
-        if args.show_train_mining:
-            if len(pts.snippets) == 0:
-                print(f'{video}: no point labels, no pseudo snippets to mine')
-            else:
-                point_labels = batch_point_labels([ds], T, len(classes))
-                act, bg = mine_pseudo_snippets(
-                    point_labels, torch.from_numpy(out['bg'])[None],
-                    torch.ones(1, T, dtype=torch.bool), **model.pseudo_cfg)
-                extra.update(pseudo_action=act[0].numpy(),
-                             pseudo_background=bg[0].numpy())
-            if proposals is not None:
-                try:
-                    one = proposals_for_video(proposals, video)
-                except KeyError:
-                    print(f'{video}: not in the mining file (mining covers '
-                          'the training videos only)')
-                else:
-                    extra['proposals'] = {
-                        'RP': (torch.stack([one['rp']['start'],
-                                            one['rp']['end']], -1) * sec,
-                               one['rp']['label']),
-                        'PP': (torch.stack([one['pp']['start'],
-                                            one['pp']['end']], -1) * sec,
-                               one['pp']['label']),
-                        'NP': (torch.stack([one['np']['start'],
-                                            one['np']['end']], -1) * sec,
-                               None),
-                    }
         # a test set has no point labels: say nothing about points there
         points = (pts.snippets.double() + 0.5) * sec
         if len(pts.snippets) == 0 and args.split == 'test':
@@ -325,24 +345,14 @@ def plot_model(args):
             extra['score_note'] = args.score_note
         out_file = osp.join(out_dir, f'{video}.png')
         size = plot_localization(
-            out_file,
-            video=video,
-            classes=classes,
-            snippet_seconds=sec,
+            out_file, video=video, classes=classes, snippet_seconds=sec,
             duration=float(ds.metainfo.get('duration', T * sec)),
             gt_segments=ds.gt_instances.segments,
-            gt_labels=ds.gt_instances.labels,
-            points=points,
-            point_labels=pts.labels,
-            pred_segments=pred.segments,
-            pred_labels=pred.labels,
-            pred_scores=pred.scores,
-            top_k=args.top_k,
-            fused_cas=out['fused_cas'],
-            attn=out['attn'],
-            width=args.width,
-            dpi=args.dpi,
-            **extra)
+            gt_labels=ds.gt_instances.labels, points=points,
+            point_labels=pts.labels, pred_segments=pred.segments,
+            pred_labels=pred.labels, pred_scores=pred.scores,
+            top_k=args.top_k, fused_cas=stage1['fused_cas'],
+            attn=stage1['attn'], width=args.width, dpi=args.dpi, **extra)
         written.append(out_file)
         print(f'{video}: {osp.abspath(out_file)} ({size[0]}x{size[1]} px)')
     return written

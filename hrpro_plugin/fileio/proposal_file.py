@@ -28,18 +28,19 @@ sorted PP). ``score`` is the OIC. RP rows are per point (two points inside
 one proposal give two rows). Positions are in snippet units: snippet ``i``
 spans ``[i, i + 1)``.
 
-:func:`save_proposals` writes atomically (a temporary file in the same
-folder, then ``os.replace``); :func:`load_proposals` validates the dict and
+:func:`save_proposals` writes atomically (:func:`.atomic.atomic_write`: a
+temporary file in the same folder, then ``os.replace``);
+:func:`load_proposals` validates the dict and
 raises :class:`ProposalFileError` naming the file on any problem.
 :func:`make_proposal_data` and :func:`concat_mined` turn the output of
 ``mining.mine_proposals`` (per batch) into this dict.
 """
-import os
 import os.path as osp
-import tempfile
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+
+from .atomic import atomic_write
 
 FORMAT_NAME = 'hrpro-proposals'
 FORMAT_VERSION = 1
@@ -194,20 +195,7 @@ def save_proposals(path: str, data: dict) -> None:
     validate_proposals(data, path)
     data = {k: v for k, v in data.items()
             if k != 'offsets' and not k.startswith('_')}
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: torch.save(data, f))
 
 
 def load_proposals(path: str) -> dict:
@@ -256,27 +244,6 @@ def proposals_for_video(data: dict, video_name: str
         out[name] = {k: data[name][k][a:b].clone() for k in keys
                      if k != 'video_index'}
     out['rp']['pp_index'] = out['rp']['pp_index'] - int(offsets['pp'][i])
-    return out
-
-
-def proposals_for_videos(data: dict, video_names: Sequence[str],
-                         device=None) -> Dict[str, Dict[str, torch.Tensor]]:
-    """Flat sets of a batch of videos with ``batch_idx`` = position in
-    ``video_names`` (one slice per video; no per-proposal work)."""
-    parts: List[Tuple[Dict[str, Dict[str, torch.Tensor]], int]] = []
-    for name in video_names:
-        one = proposals_for_video(data, name)
-        mined = {}
-        for s, cols in one.items():
-            n = cols['start'].numel()
-            mined[s] = dict(cols, batch_idx=torch.zeros(n, dtype=torch.long))
-        parts.append((mined, 1))
-    if not parts:
-        return {s: {} for s in SET_KEYS}
-    out = concat_mined(parts)
-    if device is not None:
-        out = {s: {k: v.to(device) for k, v in c.items()}
-               for s, c in out.items()}
     return out
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from hrpro_plugin.engine.hooks.proposal_mining_hook import ProposalMiningHook
-from hrpro_plugin.models.instance_level.proposal_file import (make_proposal_data,
-                                                         save_proposals)
+from hrpro_plugin.fileio.proposal_file import (make_proposal_data,
+                                              save_proposals)
 
 
 class _Model(torch.nn.Module):
@@ -122,3 +122,64 @@ def test_fingerprints_are_stable():
             ProposalMiningHook.weights_fingerprint(b))
     assert (ProposalMiningHook.dataset_fingerprint(_Dataset()) ==
             ProposalMiningHook.dataset_fingerprint(_Dataset()))
+
+
+def test_mining_is_the_stage1_pass_then_mine_proposals(tmp_path):
+    """mine() over a dataset in batches of 2 gives, video by video, what
+    the stage-1 pass composed by hand gives: mask, extract, point labels,
+    pseudo background seeds, candidates (not capped), mine_proposals with
+    one seeded generator, then the file format."""
+    from mmengine.dataset import pseudo_collate
+
+    from engine._stage1_data import VIDEOS, PackedDataset, small_model
+    from hrpro_plugin.fileio import concat_mined, load_proposals
+    from hrpro_plugin.models.instance_level.mining import mine_proposals
+    from hrpro_plugin.models.proposals.candidates import generate_candidates
+    from hrpro_plugin.models.snippet_level.pseudo_snippets import \
+        mine_pseudo_snippets
+    from hrpro_plugin.models.utils import batch_point_labels
+
+    model = small_model()
+    model.test_cfg['max_candidates'] = 1    # mining never caps
+    ds = PackedDataset()
+    stamp = dict(seed=5, checkpoint='run@iter1', stage1_iters=1,
+                 np_ratio=0.5, rp_mode='reliable', weights='w', videos='v',
+                 proposal_cfg='p')
+    path = str(tmp_path / 'mined_proposals.pt')
+    data = ProposalMiningHook(batch_size=2).mine(model, ds, path, stamp)
+
+    generator = torch.Generator().manual_seed(5)
+    parts = []
+    with torch.no_grad():
+        for chunk in ([0, 1], [2]):
+            batch = model.data_preprocessor(
+                pseudo_collate([ds[i] for i in chunk]), False)
+            x, samples = batch['inputs'], batch['data_samples']
+            mask = model.masks_for(x, samples)
+            out = model.extract(x, mask)
+            points = batch_point_labels(samples, x.shape[1], 3)
+            _, bg = mine_pseudo_snippets(points, out['bg'], mask)
+            cand = generate_candidates(out['fused_cas'], out['attn'],
+                                       out['video_scores'], mask)
+            parts.append((mine_proposals(
+                cand, [s.gt_points for s in samples], bg, mask,
+                generator=generator, np_ratio=0.5), len(chunk)))
+    ref = concat_mined(parts)
+    back = load_proposals(path)
+    assert back['video_names'] == ['v0', 'v1', 'v2']
+    assert back['num_snippets'].tolist() == [30, 17, 25]
+    assert back['seed'] == 5 and back['meta']['weights'] == 'w'
+    assert ref['pp']['start'].numel() > 3   # more than one a video
+    for name in ('pp', 'rp', 'np'):
+        order = torch.sort(ref[name]['batch_idx'], stable=True).indices
+        assert torch.equal(back[name]['video_index'],
+                           ref[name]['batch_idx'][order])
+        for key in ('start', 'end'):
+            assert torch.equal(back[name][key], ref[name][key][order])
+            assert torch.equal(data[name][key], back[name][key])
+    # every RP comes from a point of its video
+    pts = {(i, t) for i, (_, p) in enumerate(VIDEOS) for t, _ in p}
+    got = set(zip(back['rp']['video_index'].tolist(),
+                  back['rp']['point_snippet'].tolist()))
+    assert got and got <= pts
+    assert not model.training

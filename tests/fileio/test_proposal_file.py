@@ -4,11 +4,14 @@ import os
 import pytest
 import torch
 
-from hrpro_plugin.models.instance_level.mining import mine_proposals
-from hrpro_plugin.models.instance_level.proposal_file import (
+import hrpro_plugin  # noqa: F401  (applies compat before mmaction)
+from hrpro_plugin.fileio.proposal_file import (
     FORMAT_VERSION, ProposalFileError, concat_mined, load_proposals,
-    make_proposal_data, proposals_for_video, proposals_for_videos,
-    save_proposals)
+    make_proposal_data, proposals_for_video, save_proposals)
+from hrpro_plugin.models.instance_level.mining import mine_proposals
+from hrpro_plugin.models.instance_level.stage2_batch import \
+    gather_mined_proposals
+from mmaction.structures import ActionDataSample
 
 
 def _batch(rows, points, bg_spans, T=20, seed=0):
@@ -87,7 +90,14 @@ def test_per_video_access(tmp_path, data):
     assert c['rp']['start'].tolist() == [5.0]
     with pytest.raises(KeyError, match='zz'):
         proposals_for_video(back, 'zz')
-    batch = proposals_for_videos(back, ['c', 'a'])
+    # what LoadMinedProposals puts on each sample, batched for stage 2
+    samples = []
+    for name in ('c', 'a'):
+        ds = ActionDataSample()
+        ds.set_metainfo(dict(video_name=name,
+                             mined_proposals=proposals_for_video(back, name)))
+        samples.append(ds)
+    batch = gather_mined_proposals(samples)
     assert batch['pp']['batch_idx'].tolist() == [0, 0, 1, 1]
     assert batch['pp']['start'].tolist() == [5.0, 0.0, 2.0, 1.0]
     pi = batch['rp']['pp_index']

@@ -265,3 +265,112 @@ def test_arguments_of_the_two_modes(tiny_dataset, tmp_path, tool, capsys):
         first[0]['label'] = 'no_such_class'
         res.write_text(json.dumps(data))
         tool.main(['--results', str(res), '--data-root', tiny_dataset])
+
+
+# ------------------------------------------------------------- model mode
+def _untrained_checkpoint(data_root, path):
+    """A checkpoint of an untrained stage-2 model of the tiny config
+    (random weights: no training needed to test the wiring); returns the
+    ``--cfg-options`` that the tool needs to build the same model."""
+    import torch
+    from mmengine.config import Config
+
+    import hrpro_plugin  # noqa: F401
+    from _helpers import TINY_MODEL_OPTIONS
+    from hrpro_plugin.apis import apply_data_root
+    from mmaction.registry import DATASETS, MODELS
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'hrpro_synthetic.py'))
+    cfg.merge_from_dict({'model.instance_head.hidden_score': [64, 32],
+                         'model.instance_head.hidden_reg': 32})
+    apply_data_root(cfg, data_root)
+    classes = DATASETS.build(cfg.train_dataloader.dataset).metainfo['classes']
+    torch.manual_seed(0)
+    model = MODELS.build(dict(cfg.model, feat_dim=16,
+                              num_classes=len(classes)))
+    with torch.no_grad():
+        model.memory.prototypes.normal_()
+    model.memory.initialized.fill_(True)
+    model.switch_to_stage2()
+    torch.save(dict(meta=dict(dataset_meta=dict(classes=list(classes))),
+                    state_dict=model.state_dict()), path)
+    return TINY_MODEL_OPTIONS
+
+
+def test_model_mode_runs_the_network_once_a_video(tiny_dataset, tmp_path,
+                                                  tool, monkeypatch):
+    """One pass of the RAB neck and the snippet head a video gives both
+    the predictions (those of test_step) and the curves and pseudo
+    snippets (those of extract + mine_pseudo_snippets on that video)."""
+    import torch
+
+    import hrpro_plugin.apis as apis
+    import hrpro_plugin.visualization as vis
+    ckpt = str(tmp_path / 'stage2.pth')
+    options = _untrained_checkpoint(tiny_dataset, ckpt)
+    calls, models = {'neck': 0, 'head': 0}, []
+    real_init = apis.init_localizer
+
+    def init_localizer(*args, **kwargs):
+        model = real_init(*args, **kwargs)
+        for name in calls:
+            getattr(model, name).register_forward_hook(
+                lambda *a, name=name: calls.__setitem__(name,
+                                                        calls[name] + 1))
+        models.append(model)
+        return model
+
+    drawn = []
+
+    def plot_localization(out_file, **kwargs):
+        drawn.append(kwargs)
+        return (100, 50)
+
+    monkeypatch.setattr(apis, 'init_localizer', init_localizer)
+    monkeypatch.setattr(vis, 'plot_localization', plot_localization)
+    videos = ['synthetic_train_0001', 'synthetic_train_0004',
+              'synthetic_train_0007']
+    config = osp.join(REPO_ROOT, 'configs', 'hrpro_synthetic.py')
+    written = tool.main([config, ckpt, '--data-root', tiny_dataset,
+                         '--split', 'train', '--show-train-mining',
+                         '--videos', *videos, '--out-dir',
+                         str(tmp_path / 'vis'), '--cfg-options', *options])
+    assert len(written) == len(drawn) == 3
+    assert calls == {'neck': 3, 'head': 3}      # once a video, no more
+
+    model = models[0]
+    dataset = tool.build_dataset(model.cfg, 'train',
+                                 model.dataset_meta['classes'])
+    names = [dataset.get_data_info(i)['video_name']
+             for i in range(len(dataset))]
+    for video, kw in zip(videos, drawn):
+        pred, out, act, bg = _reference(model, dataset[names.index(video)])
+        assert kw['video'] == video
+        assert len(pred) > 0
+        assert torch.equal(kw['pred_segments'], pred.segments)
+        assert torch.equal(kw['pred_scores'], pred.scores)
+        assert torch.equal(kw['fused_cas'], out['fused_cas'][0])
+        assert torch.equal(kw['attn'], out['attn'][0])
+        assert torch.equal(kw['pseudo_action'], act[0])
+        assert torch.equal(kw['pseudo_background'], bg[0])
+        assert kw['pseudo_background'].any()
+
+
+def _reference(model, sample):
+    """What the tool drew before it ran the network once: test_step's
+    predictions, and extract + mine_pseudo_snippets on the whole video."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    from hrpro_plugin.models.snippet_level.pseudo_snippets import \
+        mine_pseudo_snippets
+    from hrpro_plugin.models.utils import batch_point_labels
+    ds = sample['data_samples']
+    T = int(ds.metainfo['num_snippets'])
+    whole = torch.ones(1, T, dtype=torch.bool)
+    with torch.no_grad():
+        pred = model.test_step(pseudo_collate([sample]))[0].pred_instances
+        out = model.extract(sample['inputs'][None], whole)
+    act, bg = mine_pseudo_snippets(
+        batch_point_labels([ds], T, model.num_classes), out['bg'], whole,
+        **model.pseudo_cfg)
+    return pred, out, act, bg

@@ -6,13 +6,15 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from ...fileio.proposal_file import load_proposals, proposals_for_video
+
 
 @TRANSFORMS.register_module()
 class LoadMinedProposals(BaseTransform):
     """Stage-2 transform: put the video's PP / RP / NP (snippet units) from
     the mining file on its data sample as ``mined_proposals``
     (``dict(pp=..., rp=..., np=...)`` of column tensors, see
-    :mod:`hrpro_plugin.models.instance_level.proposal_file`).
+    :mod:`hrpro_plugin.fileio.proposal_file`).
 
     Goes after :class:`PackPointTALInputs`. The file is read once per process
     and kept in memory. ``proposal_file=None`` is filled by
@@ -25,7 +27,6 @@ class LoadMinedProposals(BaseTransform):
         self.proposal_file = proposal_file
 
     def _data(self) -> dict:
-        from hrpro_plugin.models.instance_level.proposal_file import load_proposals
         path = self.proposal_file
         if path is None:
             raise ValueError('LoadMinedProposals has no proposal_file: use it '
@@ -41,8 +42,6 @@ class LoadMinedProposals(BaseTransform):
         return self._cache[path][1]
 
     def transform(self, results: dict) -> dict:
-        from hrpro_plugin.models.instance_level.proposal_file import \
-            proposals_for_video
         sample = results['data_samples']
         name = sample.metainfo['video_name']
         sample.set_field(proposals_for_video(self._data(), name),

@@ -12,14 +12,10 @@ from mmengine.logging import print_log
 
 from mmaction.registry import HOOKS
 from ..utils import iterate_dataset, unwrap
-from ...models.proposals.candidates import generate_candidates
+from ...fileio.proposal_file import (ProposalFileError, concat_mined,
+                                     load_proposals, make_proposal_data,
+                                     save_proposals)
 from ...models.instance_level.mining import mine_proposals
-from ...models.instance_level.proposal_file import (ProposalFileError,
-                                               concat_mined, load_proposals,
-                                               make_proposal_data,
-                                               save_proposals)
-from ...models.snippet_level.pseudo_snippets import mine_pseudo_snippets
-from ...models.utils import batch_point_labels
 
 
 @HOOKS.register_module()
@@ -27,7 +23,7 @@ class ProposalMiningHook(Hook):
     """At the switch (``before_stage2``), run the frozen stage-1 model over
     the training videos in a fixed order and store PP, RP and NP (docs/method.md,
     "Stage 2") in one file under the work dir
-    (:mod:`hrpro_plugin.models.instance_level.proposal_file` documents it).
+    (:mod:`hrpro_plugin.fileio.proposal_file` documents it).
 
     - Only the main process mines and writes; the others wait and then read
       the same file through ``LoadMinedProposals``.
@@ -150,20 +146,12 @@ class ProposalMiningHook(Hook):
                                         progress='mining proposals'):
                 data = model.data_preprocessor(data, False)
                 inputs, samples = data['inputs'], data['data_samples']
-                mask = model.masks_for(inputs, samples)
-                out = model.extract(inputs, mask)
-                points = batch_point_labels(samples, inputs.shape[1],
-                                            model.num_classes,
-                                            device=inputs.device)
-                _, bg_seeds = mine_pseudo_snippets(
-                    points, out['bg'].float(), mask, **model.pseudo_cfg)
-                cand = generate_candidates(
-                    out['fused_cas'].float(), out['attn'].float(),
-                    out['video_scores'].float(), mask, **model.proposal_cfg)
+                sp = model.snippet_pass(inputs, samples, pseudo=True,
+                                        candidates=True)
                 mined = mine_proposals(
-                    cand, [ds.gt_points for ds in samples], bg_seeds, mask,
-                    generator=generator, np_ratio=self.np_ratio,
-                    rp_mode=self.rp_mode)
+                    sp.candidates, [ds.gt_points for ds in samples],
+                    sp.bg_seeds, sp.mask, generator=generator,
+                    np_ratio=self.np_ratio, rp_mode=self.rp_mode)
                 parts.append((mined, len(samples)))
                 names += [ds.metainfo['video_name'] for ds in samples]
                 lengths += [int(ds.metainfo['num_snippets']) for ds in samples]

@@ -6,8 +6,8 @@ from mmengine.logging import print_log
 
 from mmaction.registry import HOOKS
 from ..utils import iterate_dataset, unwrap
-from ...models.localizers.hrpro import NonFiniteLossError, bad_feature_videos
-from ...models.utils import batch_point_labels
+from ...models.localizers.non_finite import (NonFiniteLossError,
+                                             bad_feature_videos)
 
 
 @HOOKS.register_module()
@@ -58,18 +58,15 @@ class PrototypeInitHook(Hook):
                                         progress='initialising prototypes'):
                 data = model.data_preprocessor(data, False)
                 inputs, samples = data['inputs'], data['data_samples']
-                mask = model.masks_for(inputs, samples)
-                out = model.extract(inputs, mask)
-                emb = out['embedded'].float() * mask[..., None]
+                sp = model.snippet_pass(inputs, samples, points=True)
+                emb = sp.outputs['embedded'].float() * sp.mask[..., None]
                 ok = torch.isfinite(emb).flatten(1).all(1).tolist()
                 names = [ds.metainfo.get('video_name') for ds in samples]
                 if not all(ok):
                     non_finite += [str(n) for n, o in zip(names, ok) if not o]
                     bad_features += bad_feature_videos(inputs, names)
-                points = batch_point_labels(samples, inputs.shape[1], C,
-                                            device=device)
-                s, c = memory.accumulate_init(out['embedded'].float(), points,
-                                              mask)
+                s, c = memory.accumulate_init(sp.outputs['embedded'].float(),
+                                              sp.point_labels, sp.mask)
                 sums += s
                 counts += c
         if non_finite:

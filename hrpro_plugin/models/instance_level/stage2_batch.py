@@ -3,7 +3,7 @@ from typing import Dict, Sequence
 
 import torch
 
-from .proposal_file import concat_mined
+from ...fileio.proposal_file import concat_mined
 
 
 def gather_mined_proposals(data_samples: Sequence, device=None

@@ -6,34 +6,27 @@ Stage 2 (instance level): RoI-aligned proposals -> InstanceHead -> score and
 regression losses, on the proposals mined once at the switch.
 Inference: stage-1 outputs -> candidates (+ InstanceHead when stage 2 is
 trained) -> class-wise soft-NMS -> ``pred_instances`` in seconds.
+
+:meth:`HRPro.snippet_pass` is the one stage-1 pass (masks, network, point
+labels, pseudo snippets, candidates) that training, inference, the
+prototype initialisation, the proposal mining and ``tools/visualize.py``
+share.
 """
 from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.structures import InstanceData
 
 from mmaction.registry import MODELS
 from ..proposals.candidates import cap_candidates, generate_candidates
 from ..snippet_level.pseudo_snippets import mine_pseudo_snippets
 from ..utils import (batch_lengths, batch_point_labels, batch_video_labels,
                      lengths_to_mask)
-
-
-class NonFiniteLossError(RuntimeError):
-    """A training loss (or a stage-1 output) is NaN or infinite; the message
-    names the step, the loss terms and the batch's videos."""
-
-
-def bad_feature_videos(inputs: torch.Tensor, names: Sequence) -> List[str]:
-    """Names of the videos of a padded batch ``[B, T, D]`` whose features
-    hold a NaN, an infinity or a value above 1e6 in magnitude."""
-    x = inputs.detach().float()
-    finite = torch.isfinite(x).flatten(1).all(1)
-    big = x.nan_to_num(0, 0, 0).abs().flatten(1).amax(1) > 1e6
-    return [str(names[i]) for i in range(len(names))
-            if not finite[i] or big[i]]
+from .non_finite import (NonFiniteLossError, check_test_outputs,
+                         non_finite_loss_message)
+from .predictions import pack_predictions
+from .snippet_pass import SnippetPass
 
 
 @MODELS.register_module()
@@ -223,12 +216,7 @@ class HRPro(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            if data_samples is not None:
-                mask = self.masks_for(inputs, data_samples)
-            else:
-                mask = torch.ones(inputs.shape[:2], dtype=torch.bool,
-                                  device=inputs.device)
-            return self.extract(inputs, mask)
+            return self.snippet_pass(inputs, data_samples).outputs
         raise RuntimeError(f'Invalid mode "{mode}": use loss, predict or tensor')
 
     def loss(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
@@ -254,33 +242,67 @@ class HRPro(BaseModel):
     def _non_finite_message(self, log_vars) -> str:
         from mmengine.logging import MessageHub
         step = MessageHub.get_current_instance().get_info('iter')
-        terms = ', '.join(f'{k}={float(v):g}' for k, v in log_vars.items())
         inputs, names = getattr(self, '_loss_batch', (None, []))
-        bad = bad_feature_videos(inputs, names) if inputs is not None else []
-        where = (f'; features not finite or above 1e6 in: {", ".join(bad)}'
-                 if bad else '; every video\'s features are finite')
-        return (f'non-finite loss at training step '
-                f'{"?" if step is None else int(step) + 1} (stage '
-                f'{self.current_stage}): {terms}. Batch videos: '
-                f'{", ".join(str(n) for n in names)}{where}. Fix those '
-                'features, or lower the learning rate (optim_wrapper.'
-                'optimizer.lr) if they are fine. Training stopped before '
-                'this step updated the weights.')
+        return non_finite_loss_message(step, self.current_stage, log_vars,
+                                       inputs, names)
+
+    # ------------------------------------------------------------------ #
+    # the stage-1 pass (training, inference, hooks, tools/visualize.py)
+    # ------------------------------------------------------------------ #
+    def snippet_pass(self, inputs: torch.Tensor,
+                     data_samples: Optional[Sequence] = None, *,
+                     points: bool = False, pseudo: bool = False,
+                     candidates: bool = False) -> SnippetPass:
+        """The stage-1 pass of a padded batch ``inputs`` ``[B, T, D]``: the
+        valid-snippet mask (from ``num_snippets`` of ``data_samples``; all
+        valid without them), one run of the network (:meth:`extract`), and
+        on request, batched on the model's device:
+
+        - ``points``: the dense point labels of ``gt_points``;
+        - ``pseudo`` (implies ``points``): pseudo action / background
+          snippets mined from the points and ``bg`` (``pseudo_cfg``);
+        - ``candidates``: the batch's candidate proposals (``proposal_cfg``;
+          not capped: :meth:`predict_from_pass` applies
+          ``test_cfg.max_candidates``).
+
+        The network keeps gradients where the caller's context does (the
+        training step); pseudo snippets and candidates never have any.
+        Returns a :class:`SnippetPass`.
+        """
+        if data_samples is None:
+            if points or pseudo:
+                raise ValueError('point labels need data_samples')
+            mask = torch.ones(inputs.shape[:2], dtype=torch.bool,
+                              device=inputs.device)
+        else:
+            mask = self.masks_for(inputs, data_samples)
+        out = self.extract(inputs, mask)
+        sp = SnippetPass(mask=mask, outputs=out)
+        if points or pseudo:
+            sp.point_labels = batch_point_labels(
+                data_samples, mask.shape[1], self.num_classes,
+                device=inputs.device)
+        with torch.no_grad():
+            if pseudo:
+                sp.act_labels, sp.bg_seeds = mine_pseudo_snippets(
+                    sp.point_labels, out['bg'].detach(), mask,
+                    **self.pseudo_cfg)
+            if candidates:
+                sp.candidates = generate_candidates(
+                    out['fused_cas'].detach(), out['attn'].detach(),
+                    out['video_scores'].detach(), mask, **self.proposal_cfg)
+        return sp
 
     # ------------------------------------------------------------------ #
     # stage 1
     # ------------------------------------------------------------------ #
     def loss_stage1(self, inputs: torch.Tensor, data_samples: Sequence) -> Dict:
-        mask = self.masks_for(inputs, data_samples)
-        out = self.extract(inputs, mask)
-        B, T = mask.shape
-        point_labels = batch_point_labels(data_samples, T, self.num_classes,
-                                          device=inputs.device)
-        with torch.no_grad():
-            act_labels, bg_seeds = mine_pseudo_snippets(
-                point_labels, out['bg'].detach(), mask, **self.pseudo_cfg)
+        sp = self.snippet_pass(inputs, data_samples, pseudo=True)
+        out, mask = sp.outputs, sp.mask
+        act_labels, bg_seeds = sp.act_labels, sp.bg_seeds
         scores = torch.cat([out['fused_cas'], out['bg'][..., None]], dim=-1)
-        losses = dict(self.focal_loss(scores, point_labels, bg_seeds, mask))
+        losses = dict(self.focal_loss(scores, sp.point_labels, bg_seeds,
+                                      mask))
         video_labels = batch_video_labels(data_samples, device=inputs.device)
         if self.contrastive_loss is not None:
             losses['loss_contrastive'] = self.contrastive_loss(
@@ -325,23 +347,20 @@ class HRPro(BaseModel):
     # inference
     # ------------------------------------------------------------------ #
     def predict(self, inputs: torch.Tensor, data_samples: Sequence) -> List:
-        mask = self.masks_for(inputs, data_samples)
-        out = self.extract(inputs, mask)
-        finite = torch.isfinite(out['video_scores']).all(1)
-        if not bool(finite.all()):
-            names = [ds.metainfo.get('video_name') for ds in data_samples]
-            bad = [str(n) for n, ok in zip(names, finite.tolist()) if not ok]
-            feats = bad_feature_videos(inputs, names)
-            raise NonFiniteLossError(
-                f'non-finite stage-1 outputs for test video(s) '
-                f'{", ".join(bad)}: they cannot be scored' +
-                (f'; features not finite or above 1e6 in: {", ".join(feats)}'
-                 if feats else "; their features are finite: check the "
-                 "checkpoint's weights"))
-        cand = generate_candidates(out['fused_cas'], out['attn'],
-                                   out['video_scores'], mask,
-                                   **self.proposal_cfg)
-        cand = cap_candidates(cand, self.test_cfg['max_candidates'])
+        sp = self.snippet_pass(inputs, data_samples, candidates=True)
+        return self.predict_from_pass(sp, inputs, data_samples)
+
+    def predict_from_pass(self, sp: SnippetPass, inputs: torch.Tensor,
+                          data_samples: Sequence) -> List:
+        """:meth:`predict` from the ``snippet_pass(..., candidates=True)``
+        of the same batch, so that a caller that also wants the stage-1
+        outputs (``tools/visualize.py``) runs the network once."""
+        if sp.candidates is None:
+            raise ValueError('predict_from_pass needs the candidates: '
+                             'snippet_pass(..., candidates=True)')
+        out, mask = sp.outputs, sp.mask
+        check_test_outputs(out['video_scores'], inputs, data_samples)
+        cand = cap_candidates(sp.candidates, self.test_cfg['max_candidates'])
         start, end = cand['start'], cand['end']
         label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
         if self.instance_head is not None and self.current_stage == 2:
@@ -369,35 +388,5 @@ class HRPro(BaseModel):
                                      label[keep], new_scores, batch_idx[keep],
                                      out['video_scores'])
 
-    @staticmethod
-    def pack_predictions(data_samples: Sequence, segments: torch.Tensor,
-                         labels: torch.Tensor, scores: torch.Tensor,
-                         batch_idx: torch.Tensor,
-                         video_scores: torch.Tensor) -> List:
-        """Split flat predictions per video and convert snippets -> seconds
-        (the one place where units change)."""
-        counts = torch.bincount(batch_idx, minlength=len(data_samples))
-        sec = torch.tensor(
-            [float(ds.metainfo['snippet_seconds']) for ds in data_samples],
-            device=segments.device)
-        segments = segments * sec[batch_idx][:, None]
-        per_video = zip(segments.split(counts.tolist()),
-                        labels.split(counts.tolist()),
-                        scores.split(counts.tolist()))
-        for i, (ds, (seg, lab, sco)) in enumerate(zip(data_samples, per_video)):
-            duration = ds.metainfo.get('duration')
-            if duration is not None:
-                # The snippet grid may run past the video's end (the last
-                # snippet is partial): cut ends at the duration, except for a
-                # segment lying wholly in that last partial snippet, which
-                # would become empty.
-                end = seg[:, 1]
-                seg = torch.stack(
-                    [seg[:, 0], torch.where(seg[:, 0] < float(duration),
-                                            end.clamp(max=float(duration)),
-                                            end)], dim=-1)
-            ds.pred_instances = InstanceData(
-                segments=seg.detach(), labels=lab.detach(),
-                scores=sco.detach())
-            ds.set_field(video_scores[i].detach(), 'pred_video_scores')
-        return list(data_samples)
+    # also HRPro.pack_predictions (configs/examples/mixing_modules.py)
+    pack_predictions = staticmethod(pack_predictions)
