@@ -376,6 +376,8 @@ def main(argv=None):
         report['ok'] = (not report['failed_steps'] and
                         any(s['status'] == 'passed'
                             for s in report['steps'].values()))
+        # standard library only (this driver runs before the plugin's
+        # dependencies are installed), hence not hrpro_plugin.fileio
         tmp = report_path + '.tmp'
         with open(tmp, 'w') as f:
             json.dump(report, f, indent=1)

@@ -363,9 +363,8 @@ def localizer_outputs(model, features: np.ndarray) -> Dict[str, np.ndarray]:
                        'features')
     device = next(model.parameters()).device
     x = torch.from_numpy(arr)[None].to(device)
-    mask = torch.ones(x.shape[:2], dtype=torch.bool, device=device)
     with torch.no_grad():
-        out = model.extract(x, mask)
+        out = model.snippet_pass(x).outputs
     return {
         k: out[k][0].float().cpu().numpy()
         for k in ('cas', 'fused_cas', 'attn', 'bg', 'video_scores')

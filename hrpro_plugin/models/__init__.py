@@ -3,7 +3,7 @@ them into mmaction's MODELS registry.
 
 - ``snippet_level/``: stage 1. RAB neck, prototype memory, snippet head,
   pseudo-snippet labels, L_base (point focal loss) and L_contra.
-- ``instance_level/``: stage 2. PP/RP/NP mining, the mining file and
+- ``instance_level/``: stage 2. PP/RP/NP mining,
   stage-2 batching, 1-D RoI-align, instance head, target assignment,
   sampling and the instance losses.
 - ``proposals/``: candidate proposals and their OIC scores, used by both

@@ -22,6 +22,7 @@ from _helpers import REPO_ROOT, load_script
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
 from speed_lib import proposal_bench as bench  # noqa: E402
+from speed_lib import report as report_mod  # noqa: E402
 from speed_lib.recorder import Recorder  # noqa: E402
 
 C, D = 3, 16
@@ -139,7 +140,7 @@ def test_comparison_agrees_and_a_difference_fails_the_run(tmp_path,
     assert bench.mismatches(bad) == ['candidates']
     # main()'s last step: speed.json is written, then the run exits non-zero
     speed = load_script('benchmarks/speed.py', 'speed_bench_recorder')
-    monkeypatch.setattr(sys.modules['speed_lib.report'], 'report',
+    monkeypatch.setattr(report_mod, 'report',
                         lambda res: 'table')
     with pytest.raises(SystemExit) as exc:
         speed.write_and_check(dict(proposal_bench=bad), str(tmp_path),
