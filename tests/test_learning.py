@@ -17,9 +17,11 @@ steps instead of 250 (stage 1 9.2 mAP_avg, 2.1 @0.7), the RAB neck
 skipped (stage 1 45.2 / 12.0, full 50.5 / 16.2).
 
 The full method beat stage 1 at mAP@0.7 in 5 of those 6 runs (by 0.8 to
-5.0 points) but lost by 0.6 on data seed 1, so that is not asserted; what
-is asserted is that stage 2 does not undo stage 1 (at most 3 points lower,
-the largest drop measured being 0.6).
+5.0 points) and lost by 0.6 on data seed 1. On this fixed set (data seed
+0) it won with every training seed (+2.7, +5.0, +0.8), so that is
+asserted here (training seed 0: +2.7); so is that stage 2 does not undo
+stage 1 on the average (at most 3 points lower, the largest drop measured
+being 0.6).
 """
 import pytest
 
@@ -58,3 +60,9 @@ def test_stage2_does_not_undo_stage1(learned):
     s1, full = learned['stage1'], learned['full']
     for key in ('mAP_avg', 'mAP@0.70'):
         assert full[key] >= s1[key] - MAX_STAGE2_DROP, (key, s1, full)
+
+
+@pytest.mark.slow
+def test_full_method_beats_stage1_at_high_tiou(learned):
+    s1, full = learned['stage1'], learned['full']
+    assert full['mAP@0.70'] > s1['mAP@0.70'], (s1, full)
