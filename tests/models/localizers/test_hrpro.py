@@ -7,23 +7,13 @@ import hrpro_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
+from _tiny_hrpro import tiny_hrpro
+
 C, D = 3, 16
 
 
 def _model(**kw):
-    torch.manual_seed(0)
-    cfg = dict(
-        type='HRPro', feat_dim=D, num_classes=C,
-        neck=dict(type='RABNeck', num_heads=4),
-        head=dict(type='SnippetHead'),
-        instance_head=dict(type='InstanceHead', hidden_score=(32, 16),
-                           hidden_reg=16),
-        instance_loss=dict(type='InstanceLoss'))
-    cfg.update(kw)
-    model = MODELS.build(cfg)
-    model.memory.prototypes.normal_()
-    model.memory.initialized.fill_(True)
-    return model
+    return tiny_hrpro('normal', **kw)
 
 
 def _sample(name, T, points=((2, 0),), seconds=0.64):

@@ -13,25 +13,15 @@ from hrpro_plugin.models.snippet_level.pseudo_snippets import \
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
+from _tiny_hrpro import tiny_hrpro
+
 C, D = 3, 16
 LENGTHS = (8, 5)                    # padded to 8
 POINTS = (((3, 0),), ((1, 1),))     # (snippet, class) of each video
 
 
 def _model(**kw):
-    torch.manual_seed(0)
-    cfg = dict(type='HRPro', feat_dim=D, num_classes=C,
-               neck=dict(type='RABNeck', num_heads=4),
-               head=dict(type='SnippetHead'),
-               instance_head=dict(type='InstanceHead', hidden_score=(32, 16),
-                                  hidden_reg=16),
-               instance_loss=dict(type='InstanceLoss'))
-    cfg.update(kw)
-    model = MODELS.build(cfg)
-    model.memory.prototypes.copy_(
-        torch.randn(C, D, generator=torch.Generator().manual_seed(3)))
-    model.memory.initialized.fill_(True)
-    return model.eval()
+    return tiny_hrpro('seeded', **kw).eval()
 
 
 def _sample(name, T, points, seconds=0.5):

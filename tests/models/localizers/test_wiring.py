@@ -15,6 +15,8 @@ import hrpro_plugin  # noqa: F401
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
+from _tiny_hrpro import tiny_hrpro
+
 C, D = 3, 16
 # (snippet, class) points of the two videos; lengths 20 and 13
 POINTS = (((3, 0), (12, 1)), ((6, 2),))
@@ -22,20 +24,7 @@ LENGTHS = (20, 13)
 
 
 def _model(**kw):
-    torch.manual_seed(0)
-    cfg = dict(
-        type='HRPro', feat_dim=D, num_classes=C,
-        neck=dict(type='RABNeck', num_heads=4),
-        head=dict(type='SnippetHead'),
-        instance_head=dict(type='InstanceHead', hidden_score=(32, 16),
-                           hidden_reg=16),
-        instance_loss=dict(type='InstanceLoss'))
-    cfg.update(kw)
-    model = MODELS.build(cfg)
-    g = torch.Generator().manual_seed(3)
-    model.memory.prototypes.copy_(torch.randn(C, D, generator=g))
-    model.memory.initialized.fill_(True)
-    return model.eval()
+    return tiny_hrpro('seeded', **kw).eval()
 
 
 def _sample(name, T, points, seconds=0.64):
