@@ -57,3 +57,18 @@ def _mmaction_scope():
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmaction'):
         yield
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The matplotlib figures saved during the test."""
+    from matplotlib.figure import Figure
+    saved = []
+    original = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        saved.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    return saved

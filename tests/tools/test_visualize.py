@@ -204,16 +204,8 @@ def test_results_mode_max_videos_and_choice(tiny_dataset, tmp_path, tool,
 
 
 def test_results_mode_side_by_side(tiny_dataset, tmp_path, tool,
-                                   monkeypatch):
-    from matplotlib.figure import Figure
-    saved = []
-    original = Figure.savefig
-
-    def spy(self, *args, **kwargs):
-        saved.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, 'savefig', spy)
+                                   figures):
+    saved = figures
     a, b = tmp_path / 'a.json', tmp_path / 'b.json'
     videos = _write_results(tiny_dataset, a, 0.0)
     _write_results(tiny_dataset, b, 1.0, version='other method')

@@ -1,5 +1,5 @@
-"""Fixtures of the visualization tests: the figures a test saved, a PNG's
-size from its header."""
+"""Fixtures of the visualization tests: a PNG's size from its header (the
+figures a test saved: tests/conftest.py)."""
 import struct
 
 import pytest
@@ -16,21 +16,6 @@ def _png_size(path):
 def png_size():
     """``png_size(path) -> (width, height)`` read from the PNG header."""
     return _png_size
-
-
-@pytest.fixture
-def figures(monkeypatch):
-    """The matplotlib figures saved during the test."""
-    from matplotlib.figure import Figure
-    saved = []
-    original = Figure.savefig
-
-    def spy(self, *args, **kwargs):
-        saved.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, 'savefig', spy)
-    return saved
 
 
 @pytest.fixture
