@@ -35,7 +35,8 @@ def _head():
     sd = {k: torch.tensor(v, dtype=torch.float32)
           for k, v in INP['state_dict'].items()}
     D = sd['bcr.start_reg_conv.0.weight'].shape[1]
-    head = InstanceHead(D, hidden_score=(D, D // 2), hidden_reg=D // 2)
+    # None: sized from D as the reference sizes its head
+    head = InstanceHead(D, hidden_score=None, hidden_reg=None)
 
     def lin(w):        # Conv1d(k=1) weight [out, in, 1] -> Linear [out, in]
         return w.reshape(w.shape[0], -1)

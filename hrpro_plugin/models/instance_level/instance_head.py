@@ -10,11 +10,17 @@ the inside and the end context (the last ``n_ctx`` bins), with
 bins 0-1, 2-9, 10-11), i.e. the bins covering the extension.
 
 * score: ``[inside - start, inside, inside - end]`` (3D) -> Linear(3D,
-  2048) + ReLU + Dropout(0.7) -> Linear(2048, 1024) + ReLU -> Linear(1024,
-  1) -> sigmoid = ``p_comp``;
+  H1) + ReLU + Dropout(0.7) -> Linear(H1, H2) + ReLU -> Linear(H2, 1) ->
+  sigmoid = ``p_comp``;
 * regression: ``d_start`` from the start context, ``d_end`` from the end
-  context, each Linear(D, 1024) + ReLU + Linear(1024, 1); refined
+  context, each Linear(D, H) + ReLU + Linear(H, 1); refined
   ``s' = s + d_start * w``, ``e' = e + d_end * w`` with ``w = e - s``.
+
+Widths: ``H1, H2 = hidden_score`` and ``H = hidden_reg``, by default 2048,
+1024 and 1024 for any D: the reference's widths on I3D features (D = 2048).
+The reference code sizes them from the features (D, D/2 and D/2), so on
+other features its head is narrower; ``hidden_score=None, hidden_reg=None``
+sizes them as it does. The two agree at D = 2048.
 
 Inference (:meth:`InstanceHead.predict`): head(original) gives ``p_comp``
 and the offsets; :func:`refine_and_clip` clips the refined boxes to the
@@ -136,10 +142,12 @@ class InstanceHead(nn.Module):
 
     Args:
         in_channels (int): feature width D.
-        hidden_score (Sequence[int]): hidden widths of the score head.
-            Defaults to (2048, 1024).
-        hidden_reg (int): hidden width of each regression branch.
-            Defaults to 1024.
+        hidden_score (Sequence[int], optional): hidden widths of the score
+            head. Defaults to (2048, 1024) (the reference's at D = 2048).
+            ``None``: ``(D, D // 2)``, sized from the features as the
+            reference sizes them.
+        hidden_reg (int, optional): hidden width of each regression branch.
+            Defaults to 1024. ``None``: ``D // 2``, as the reference.
         dropout (float): dropout after the first score layer. Defaults to 0.7.
         num_bins (int): RoI-align bins. Defaults to 12.
         extend_ratio (float): extension on each side. Defaults to 0.25.
@@ -149,8 +157,8 @@ class InstanceHead(nn.Module):
     """
 
     def __init__(self, in_channels: int,
-                 hidden_score: Sequence[int] = (2048, 1024),
-                 hidden_reg: int = 1024, dropout: float = 0.7,
+                 hidden_score: Optional[Sequence[int]] = (2048, 1024),
+                 hidden_reg: Optional[int] = 1024, dropout: float = 0.7,
                  num_bins: int = 12, extend_ratio: float = 0.25,
                  sampling_ratio: Optional[int] = None) -> None:
         super().__init__()
@@ -166,9 +174,16 @@ class InstanceHead(nn.Module):
                 f'{n_ctx} context bins a side; need >= 1 context and >= 1 '
                 'inside bin')
         self.num_ctx_bins = n_ctx
-        self.score_head = _mlp([3 * in_channels, *hidden_score, 1], dropout)
-        self.start_reg = _mlp([in_channels, hidden_reg, 1])
-        self.end_reg = _mlp([in_channels, hidden_reg, 1])
+        if hidden_score is None:
+            hidden_score = (in_channels, max(in_channels // 2, 1))
+        if hidden_reg is None:
+            hidden_reg = max(in_channels // 2, 1)
+        self.hidden_score = tuple(int(h) for h in hidden_score)
+        self.hidden_reg = int(hidden_reg)
+        self.score_head = _mlp([3 * in_channels, *self.hidden_score, 1],
+                               dropout)
+        self.start_reg = _mlp([in_channels, self.hidden_reg, 1])
+        self.end_reg = _mlp([in_channels, self.hidden_reg, 1])
 
     def pool(self, features: torch.Tensor, mask: torch.Tensor,
              batch_idx: torch.Tensor, start: torch.Tensor, end: torch.Tensor

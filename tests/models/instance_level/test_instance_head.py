@@ -51,6 +51,25 @@ def test_layout_and_shapes():
         InstanceHead(4, num_bins=3, extend_ratio=0.05)
 
 
+def test_widths_sized_from_the_features_as_the_reference():
+    # hidden_score=None / hidden_reg=None: (D, D/2) and D/2, as the
+    # reference's Linear(3D, D) -> Conv1d(D, D/2) -> Conv1d(D/2, 1) head
+    head = InstanceHead(256, hidden_score=None, hidden_reg=None)
+    lin = [m for m in head.score_head if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in lin] == \
+        [(768, 256), (256, 128), (128, 1)]
+    assert head.score_head[2].p == 0.7
+    for reg in (head.start_reg, head.end_reg):
+        lin = [m for m in reg if isinstance(m, torch.nn.Linear)]
+        assert [(m.in_features, m.out_features) for m in lin] == \
+            [(256, 128), (128, 1)]
+    # at D = 2048 the default and the reference's sizing agree
+    a = InstanceHead(2048)
+    b = InstanceHead(2048, hidden_score=None, hidden_reg=None)
+    assert {k: v.shape for k, v in a.state_dict().items()} == \
+        {k: v.shape for k, v in b.state_dict().items()}
+
+
 def test_bin_pooling_feeds_the_right_branches(monkeypatch):
     seen = {}
 
