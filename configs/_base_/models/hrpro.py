@@ -38,8 +38,9 @@ model = dict(
 # Stage 2 (instance level). Stage-1-only configs set both to None.
 # Head widths: the reference's on I3D features (D = 2048), kept for any D.
 # The reference code sizes them from D instead ((D, D/2) and D/2);
-# hidden_score=None, hidden_reg=None does the same (README, "Side by side
-# with the authors' code": measured both on 256-d features).
+# hidden_score=None, hidden_reg=None does the same. On 256-d synthetic
+# features the default scored 1.0 avg mAP higher over 3 seeds (README,
+# "Stage 2 alone").
 model.update(
     instance_head=dict(type='InstanceHead', hidden_score=(2048, 1024),
                        hidden_reg=1024, dropout=0.7, num_bins=12,
