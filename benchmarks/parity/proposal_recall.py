@@ -1,0 +1,97 @@
+"""How well a proposal file fits the ground truth: for the ``test`` part,
+the share of ground-truth instances that have a proposal of their class
+within each tIoU; for the ``train`` part, the tIoU of each RP with the
+best ground-truth instance of its class.
+
+    python benchmarks/parity/proposal_recall.py proposals.json \
+        data/synthetic_thumos256/gt_full.json
+
+``proposals.json`` is what ``export_proposals.py`` writes (seconds, by class
+name); ``gt_full.json`` the dataset's annotation file. Recall here bounds
+what any re-scoring of those proposals can reach at that tIoU.
+"""
+import argparse
+import json
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+
+
+def best_tiou(boxes: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each row of ``targets [G, 2]``, its highest tIoU with ``boxes
+    [N, 2]`` (0 where ``boxes`` is empty)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 2)
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+    if not len(boxes) or not len(targets):
+        return np.zeros(len(targets))
+    inter = np.clip(np.minimum(boxes[None, :, 1], targets[:, None, 1]) -
+                    np.maximum(boxes[None, :, 0], targets[:, None, 0]),
+                    0, None)
+    union = (np.maximum(boxes[None, :, 1], targets[:, None, 1]) -
+             np.minimum(boxes[None, :, 0], targets[:, None, 0]))
+    return np.where(union > 0, inter / np.where(union > 0, union, 1),
+                    0).max(1)
+
+
+def _by_class(annotations: List[dict]) -> Dict[str, np.ndarray]:
+    out: Dict[str, list] = {}
+    for a in annotations:
+        out.setdefault(a['label'], []).append(a['segment'])
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def gt_recall(part: dict, database: dict) -> np.ndarray:
+    """Best tIoU of every ground-truth instance of the videos of ``part``
+    with the ``PP`` of its class."""
+    out = []
+    for video, entry in part.items():
+        if video not in database:
+            raise SystemExit(f'video {video} of the proposal file is not in '
+                             'the annotation file')
+        for label, seg in _by_class(database[video]['annotations']).items():
+            cand = np.asarray(entry['PP'].get(label, []),
+                              dtype=np.float64).reshape(-1, 3)[:, :2]
+            out.append(best_tiou(cand, seg))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def rp_fit(part: dict, database: dict) -> np.ndarray:
+    """tIoU of every RP of ``part`` with the best instance of its class."""
+    out = []
+    for video, entry in part.items():
+        gts = _by_class(database[video]['annotations'])
+        for label, rows in entry['RP'].items():
+            rp = np.asarray(rows, dtype=np.float64).reshape(-1, 3)[:, :2]
+            out.append(best_tiou(gts.get(label, np.zeros((0, 2))), rp))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def shares(values: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
+           ) -> str:
+    return ', '.join(f'>= {t:g}: {100 * float((values >= t).mean()):.1f}%'
+                     for t in thresholds)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('proposals')
+    p.add_argument('annotations')
+    args = p.parse_args(argv)
+    with open(args.proposals) as f:
+        data = json.load(f)
+    with open(args.annotations) as f:
+        database = json.load(f)['database']
+    if data.get('test'):
+        r = gt_recall(data['test'], database)
+        print(f'test: {len(r)} instances; with a candidate of their class '
+              f'at tIoU {shares(r)}')
+    if data.get('train'):
+        r = rp_fit(data['train'], database)
+        print(f'train: {len(r)} RPs; mean tIoU with their instance '
+              f'{r.mean():.3f}; {shares(r)}')
+
+
+if __name__ == '__main__':
+    main()
