@@ -79,8 +79,8 @@ def main(argv=None):
     init_default_scope('mmaction')
     ds_cfg = cfg.train_dataloader.dataset
     dataset = DATASETS.build(ds_cfg)
-    infos = {dataset.get_data_info(i)['video_name']: dataset.get_data_info(i)
-             for i in range(len(dataset))}
+    infos = {info['video_name']: info for info in
+             map(dataset.get_data_info, range(len(dataset)))}
     data = load_proposals(args.proposals)
     rp = data['rp']
     n_set = 0

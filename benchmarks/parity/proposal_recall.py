@@ -12,9 +12,16 @@ what any re-scoring of those proposals can reach at that tIoU.
 """
 import argparse
 import json
-from typing import Dict, List, Sequence
+import os.path as osp
+import sys
+from typing import Dict, Sequence
 
 import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from hrpro_plugin.ops.tiou import pairwise_tiou_np  # noqa: E402
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 
@@ -22,22 +29,17 @@ THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 def best_tiou(boxes: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """For each row of ``targets [G, 2]``, its highest tIoU with ``boxes
     [N, 2]`` (0 where ``boxes`` is empty)."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 2)
-    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
-    if not len(boxes) or not len(targets):
-        return np.zeros(len(targets))
-    inter = np.clip(np.minimum(boxes[None, :, 1], targets[:, None, 1]) -
-                    np.maximum(boxes[None, :, 0], targets[:, None, 0]),
-                    0, None)
-    union = (np.maximum(boxes[None, :, 1], targets[:, None, 1]) -
-             np.minimum(boxes[None, :, 0], targets[:, None, 0]))
-    return np.where(union > 0, inter / np.where(union > 0, union, 1),
-                    0).max(1)
+    tiou = pairwise_tiou_np(targets, boxes)                        # [G, N]
+    return tiou.max(1) if tiou.shape[1] else np.zeros(len(tiou))
 
 
-def _by_class(annotations: List[dict]) -> Dict[str, np.ndarray]:
+def _by_class(database: dict, video: str) -> Dict[str, np.ndarray]:
+    """Ground-truth segments of ``video`` by class name."""
+    if video not in database:
+        raise SystemExit(f'video {video} of the proposal file is not in '
+                         'the annotation file')
     out: Dict[str, list] = {}
-    for a in annotations:
+    for a in database[video]['annotations']:
         out.setdefault(a['label'], []).append(a['segment'])
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
@@ -47,10 +49,7 @@ def gt_recall(part: dict, database: dict) -> np.ndarray:
     with the ``PP`` of its class."""
     out = []
     for video, entry in part.items():
-        if video not in database:
-            raise SystemExit(f'video {video} of the proposal file is not in '
-                             'the annotation file')
-        for label, seg in _by_class(database[video]['annotations']).items():
+        for label, seg in _by_class(database, video).items():
             cand = np.asarray(entry['PP'].get(label, []),
                               dtype=np.float64).reshape(-1, 3)[:, :2]
             out.append(best_tiou(cand, seg))
@@ -61,7 +60,7 @@ def rp_fit(part: dict, database: dict) -> np.ndarray:
     """tIoU of every RP of ``part`` with the best instance of its class."""
     out = []
     for video, entry in part.items():
-        gts = _by_class(database[video]['annotations'])
+        gts = _by_class(database, video)
         for label, rows in entry['RP'].items():
             rp = np.asarray(rows, dtype=np.float64).reshape(-1, 3)[:, :2]
             out.append(best_tiou(gts.get(label, np.zeros((0, 2))), rp))

@@ -41,3 +41,5 @@ def test_recall_and_rp_fit_by_class(recall):
 def test_a_video_missing_from_the_annotations_is_named(recall):
     with pytest.raises(SystemExit, match='video w of the proposal file'):
         recall.gt_recall({'w': {'PP': {}}}, {})
+    with pytest.raises(SystemExit, match='video w of the proposal file'):
+        recall.rp_fit({'w': {'RP': {}}}, {})
