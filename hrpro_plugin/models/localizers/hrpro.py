@@ -374,6 +374,17 @@ class HRPro(BaseModel):
                     use_score=self.stage2_cfg['use_score'],
                     use_regression=self.stage2_cfg['use_regression'])
             start, end, score = start.float(), end.float(), score.float()
+        return self.detect(data_samples, start, end, label, batch_idx, score,
+                           out['video_scores'])
+
+    def detect(self, data_samples: Sequence, start: torch.Tensor,
+               end: torch.Tensor, label: torch.Tensor,
+               batch_idx: torch.Tensor, score: torch.Tensor,
+               video_scores: torch.Tensor) -> List:
+        """Scored rows (flat tensors, snippet units) -> soft-NMS ->
+        ``pred_instances`` of each data sample, in seconds. The tail of
+        :meth:`predict_from_pass`, callable on rows scored another way
+        (``benchmarks/rescore.py``)."""
         segments = torch.stack([start, end], dim=-1)
         nms_segments = segments
         if getattr(self.post_processor, 'length_offset', 0):
@@ -386,7 +397,7 @@ class HRPro(BaseModel):
                                                batch_idx)
         return self.pack_predictions(data_samples, segments[keep],
                                      label[keep], new_scores, batch_idx[keep],
-                                     out['video_scores'])
+                                     video_scores)
 
     # also HRPro.pack_predictions (configs/examples/mixing_modules.py)
     pack_predictions = staticmethod(pack_predictions)
