@@ -26,7 +26,9 @@ For a stage-2 checkpoint it also prints, per bin of true tIoU, how many of
 the stage-2 rows fall in it and their mean OIC and p_comp: how well each of
 the two terms of the score separates well-fitting boxes from the rest, and
 the rank correlation (Spearman, ties averaged) of each term with the true
-tIoU over all those rows and over the rows at tIoU >= 0.5.
+tIoU over all those rows and over the rows at tIoU >= 0.5; then the same
+means split by how each row misses its instance: too long (it holds the
+instance), too short (inside it) or shifted.
 """
 import argparse
 import os.path as osp
@@ -58,13 +60,14 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def oracle_scores(start: torch.Tensor, end: torch.Tensor,
-                  label: torch.Tensor, batch_idx: torch.Tensor,
-                  gt_segments: Sequence[torch.Tensor],
-                  gt_labels: Sequence[torch.Tensor]) -> torch.Tensor:
-    """tIoU of each row ``(start, end)`` with the best ground-truth
-    instance of its label in its video (``gt_*[batch_idx]``, same units);
-    0 where the video has none of that label. Flat ``[N]`` rows, padded
+def oracle_match(start: torch.Tensor, end: torch.Tensor,
+                 label: torch.Tensor, batch_idx: torch.Tensor,
+                 gt_segments: Sequence[torch.Tensor],
+                 gt_labels: Sequence[torch.Tensor]):
+    """``(tIoU [N], instance [N, 2])``: for each row ``(start, end)``, its
+    tIoU with the best ground-truth instance of its label in its video
+    (``gt_*[batch_idx]``, same units) and that instance's bounds; tIoU 0
+    where the video has none of that label. Flat ``[N]`` rows, padded
     ``[B, G]`` ground truth: no loop over rows."""
     n, b = start.numel(), len(gt_segments)
     g = max([int(s.shape[0]) for s in gt_segments] + [1])
@@ -74,12 +77,36 @@ def oracle_scores(start: torch.Tensor, end: torch.Tensor,
         seg[i, :s.shape[0]] = s.to(seg)
         lab[i, :c.numel()] = c.to(lab)
     if n == 0:
-        return start.new_zeros(0)
+        return start.new_zeros(0), start.new_zeros(0, 2)
     rows = torch.stack([start, end], -1)[:, None]            # [N, 1, 2]
     iou = pairwise_tiou(rows, seg[batch_idx])[:, 0]          # [N, G]
     iou = torch.where(lab[batch_idx] == label[:, None].long(), iou,
                       torch.zeros_like(iou))
-    return iou.amax(1)
+    best, j = iou.max(1)
+    return best, seg[batch_idx, j]
+
+
+def oracle_scores(*args) -> torch.Tensor:
+    """The tIoU of :func:`oracle_match` alone (same arguments)."""
+    return oracle_match(*args)[0]
+
+
+FITS = ('holds its instance (too long)', 'inside its instance (too short)',
+        'shifted')
+
+
+def fit_kind(start: torch.Tensor, end: torch.Tensor,
+             instance: torch.Tensor) -> torch.Tensor:
+    """``[N]`` index into :data:`FITS`: 0 where the row holds its instance
+    (``s <= gs`` and ``e >= ge``; an exact fit counts here), 1 where it lies
+    inside it, 2 otherwise (it crosses one bound)."""
+    eps = 1e-6
+    holds = (start <= instance[:, 0] + eps) & (end >= instance[:, 1] - eps)
+    inside = (start >= instance[:, 0] - eps) & (end <= instance[:, 1] + eps)
+    kind = torch.full_like(start, 2, dtype=torch.long)
+    kind[inside] = 1
+    kind[holds] = 0
+    return kind
 
 
 def binned_sums(tiou: torch.Tensor, values: Sequence[torch.Tensor],
@@ -119,7 +146,8 @@ def rank_correlation(x: torch.Tensor, y: torch.Tensor) -> float:
 def scored_rows(model, inputs, data_samples) -> Dict[str, tuple]:
     """``{row name: (start, end, label, batch_idx, score)}`` of one batch,
     all from one stage-1 pass (and one instance-head pass); a stage-2
-    checkpoint adds ``'terms'``: ``(true tIoU, OIC, p_comp)`` of its rows."""
+    checkpoint adds ``'terms'``: ``(true tIoU, OIC, p_comp, fit kind)`` of
+    its rows (:func:`fit_kind`)."""
     from hrpro_plugin.models.proposals.candidates import cap_candidates
 
     sp = model.snippet_pass(inputs, data_samples, candidates=True)
@@ -147,10 +175,11 @@ def scored_rows(model, inputs, data_samples) -> Dict[str, tuple]:
         out['model'] = out['stage 1']
     out['oracle, candidates'] = c + (oracle_scores(*c, gt_seg, gt_lab), )
     if stage2:
-        tiou = oracle_scores(*fr, gt_seg, gt_lab)
+        tiou, inst = oracle_match(*fr, gt_seg, gt_lab)
         out['oracle, candidates + refined'] = fr + (tiou, )
         oic = cand['score'].float()[f['source']]
-        out['terms'] = (tiou, oic, f['score'].float() - oic)
+        out['terms'] = (tiou, oic, f['score'].float() - oic,
+                        fit_kind(fr[0], fr[1], inst))
     return out
 
 
@@ -207,8 +236,11 @@ def main(argv=None):
     print_table(table)
     bins = corr = None
     if terms:
-        tiou, oic, p_comp = (torch.cat(t) for t in zip(*terms))
+        tiou, oic, p_comp, kind = (torch.cat(t) for t in zip(*terms))
         bins = binned_sums(tiou, [oic, p_comp])
+        by_fit = [binned_sums(tiou[kind == k], [oic[kind == k],
+                                                p_comp[kind == k]])
+                  for k in range(len(FITS))]
         hi = tiou >= 0.5
         corr = {f'{name}, {part}': rank_correlation(v[sel], tiou[sel])
                 for name, v in (('OIC', oic), ('p_comp', p_comp))
@@ -217,6 +249,7 @@ def main(argv=None):
         print_bins(bins)
         print('rank correlation with the true tIoU: ' + ', '.join(
             f'{k} {v:.3f}' for k, v in corr.items()))
+        print_bins(by_fit)
     if args.out:
         import json
         out = {k: {m: float(v) for m, v in r.items()}
@@ -224,6 +257,8 @@ def main(argv=None):
         if bins is not None:
             out['bins'] = bin_rows(bins)
             out['rank_correlation'] = corr
+            out['bins_by_fit'] = {name: bin_rows(b)
+                                  for name, b in zip(FITS, by_fit)}
         with open(args.out, 'w') as fh:
             json.dump(out, fh, indent=1)
     return table
@@ -240,13 +275,22 @@ def bin_rows(bins: torch.Tensor, edges: Sequence[float] = TIOU_BINS
     return rows
 
 
-def print_bins(bins: torch.Tensor) -> None:
+def print_bins(bins) -> None:
+    """One tIoU-binned table; a list of them (one a :data:`FITS` kind) is
+    printed as one table with a fit column."""
     from terminaltables import AsciiTable
-    rows = [['true tIoU', 'stage-2 rows', 'mean OIC', 'mean p_comp']]
-    for r in bin_rows(bins):
-        rows.append([r['tiou'], str(r['rows'])] + [
-            '' if r[k] is None else f'{r[k]:.3f}'
-            for k in ('mean_oic', 'mean_p_comp')])
+    split = isinstance(bins, (list, tuple))
+    head = ['true tIoU'] + (['fit'] if split else []) + [
+        'stage-2 rows', 'mean OIC', 'mean p_comp']
+    rows = [head]
+    parts = list(zip(FITS, bins)) if split else [(None, bins)]
+    for i in range(len(TIOU_BINS) - 1):
+        for name, b in parts:
+            r = bin_rows(b)[i]
+            rows.append([r['tiou']] + ([name] if split else []) +
+                        [str(r['rows'])] + [
+                            '' if r[k] is None else f'{r[k]:.3f}'
+                            for k in ('mean_oic', 'mean_p_comp')])
     print(AsciiTable(rows).table)
 
 

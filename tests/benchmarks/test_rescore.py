@@ -30,6 +30,21 @@ def test_oracle_scores_by_hand(rescore):
     assert got.tolist() == pytest.approx([0.6, 0.0, 0.5, 0.5, 0.0, 0.0])
 
 
+def test_fit_kind_by_hand(rescore):
+    inst = torch.tensor([[2.0, 6.0]] * 5)
+    start = torch.tensor([1.0, 3.0, 1.0, 2.0, 3.0])
+    end = torch.tensor([7.0, 5.0, 5.0, 6.0, 6.0])
+    # [1, 7] holds [2, 6]; [3, 5] inside; [1, 5] crosses the end; the exact
+    # fit counts as holding; [3, 6] shares the end and lies inside
+    assert rescore.fit_kind(start, end, inst).tolist() == [0, 1, 2, 0, 1]
+    tiou, got = rescore.oracle_match(
+        torch.tensor([1.0, 9.0]), torch.tensor([5.0, 10.0]),
+        torch.tensor([0, 0]), torch.tensor([0, 0]),
+        [torch.tensor([[0.0, 4.0], [8.0, 10.0]])], [torch.tensor([0, 0])])
+    assert tiou.tolist() == pytest.approx([0.6, 0.5])
+    assert got.tolist() == [[0.0, 4.0], [8.0, 10.0]]
+
+
 def test_binned_sums_by_hand(rescore):
     tiou = torch.tensor([0.05, 0.1, 0.69, 0.7, 1.0, 0.95])
     oic = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
@@ -107,10 +122,41 @@ def test_rows_of_a_stage2_model(rescore):
     # every stage-2 score is its candidate's OIC plus a p_comp in (0, 1)
     extra = fscore[:n] - cand['score'].float()
     assert bool(((extra > 0) & (extra < 1)).all())
-    tiou, oic, p_comp = rows['terms']
+    tiou, oic, p_comp, kind = rows['terms']
+    assert int(kind[0]) == 0                      # an exact fit "holds"
     assert torch.equal(tiou, rows['oracle, candidates + refined'][4])
     assert torch.allclose(oic + p_comp, fscore)
     assert float(tiou[0]) == pytest.approx(1.0)   # the exact copy
     dets = model.detect(samples, fs, fe, flab, fb, fscore,
                         torch.zeros(1, C))
     assert len(dets[0].pred_instances) == fs.numel()   # no top-k by default
+
+
+def _cells(out):
+    return [[c.strip() for c in line.strip('|').split('|')]
+            for line in out.splitlines() if line.startswith('|')]
+
+
+def test_printed_tables(rescore, capsys):
+    rescore.print_table({'stage 1': {'mAP@0.70': 12.345, 'mAP_avg': 40.0},
+                         'model': {'mAP@0.70': 11.0}})
+    assert _cells(capsys.readouterr().out) == [
+        ['scores', 'mAP@0.70', 'mAP_avg'], ['stage 1', '12.35', '40.00'],
+        ['model', '11.00', '']]
+    bins = rescore.binned_sums(torch.tensor([0.95, 0.05]),
+                               [torch.tensor([0.5, 0.1]),
+                                torch.tensor([0.25, 0.2])])
+    rescore.print_bins(bins)
+    rows = _cells(capsys.readouterr().out)
+    assert rows[0] == ['true tIoU', 'stage-2 rows', 'mean OIC', 'mean p_comp']
+    assert rows[1] == ['0.0-0.1', '1', '0.100', '0.200']
+    assert rows[2] == ['0.1-0.3', '0', '', '']
+    assert rows[6] == ['0.9-1.0', '1', '0.500', '0.250']
+    # split by fit: one row a bin and kind, the kinds in FITS order
+    rescore.print_bins([bins, torch.zeros_like(bins), bins])
+    rows = _cells(capsys.readouterr().out)
+    assert len(rows) == 1 + 6 * 3
+    assert rows[-3:] == [
+        ['0.9-1.0', 'holds its instance (too long)', '1', '0.500', '0.250'],
+        ['0.9-1.0', 'inside its instance (too short)', '0', '', ''],
+        ['0.9-1.0', 'shifted', '1', '0.500', '0.250']]
