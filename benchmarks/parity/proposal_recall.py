@@ -1,7 +1,8 @@
 """How well a proposal file fits the ground truth: for the ``test`` part,
 the share of ground-truth instances that have a proposal of their class
 within each tIoU; for the ``train`` part, the tIoU of each RP with the
-best ground-truth instance of its class.
+best ground-truth instance of its class, and how the RPs miss it: too
+long (an RP that holds its instance), too short (inside it) or shifted.
 
     python benchmarks/parity/proposal_recall.py proposals.json \
         data/synthetic_thumos256/gt_full.json
@@ -67,6 +68,37 @@ def rp_fit(part: dict, database: dict) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+FITS = ('too long', 'too short', 'shifted')
+
+
+def fit_kinds(boxes: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each row of ``boxes [N, 2]``, how it misses the row of
+    ``targets [G, 2]`` it overlaps best: 0 holds it (an exact fit counts
+    here), 1 lies inside it, 2 crosses one bound (also where ``targets``
+    is empty)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 2)
+    if not len(targets):
+        return np.full(len(boxes), 2, dtype=np.int64)
+    best = np.asarray(targets, dtype=np.float64).reshape(-1, 2)[
+        pairwise_tiou_np(boxes, targets).argmax(1)]
+    eps = 1e-9
+    holds = (boxes[:, 0] <= best[:, 0] + eps) & (boxes[:, 1] >= best[:, 1] - eps)
+    inside = (boxes[:, 0] >= best[:, 0] - eps) & (boxes[:, 1] <= best[:, 1] + eps)
+    return np.where(holds, 0, np.where(inside, 1, 2))
+
+
+def rp_kinds(part: dict, database: dict) -> np.ndarray:
+    """:func:`fit_kinds` of every RP of ``part`` (in :func:`rp_fit`'s
+    order) against the instances of its class."""
+    out = []
+    for video, entry in part.items():
+        gts = _by_class(database, video)
+        for label, rows in entry['RP'].items():
+            rp = np.asarray(rows, dtype=np.float64).reshape(-1, 3)[:, :2]
+            out.append(fit_kinds(rp, gts.get(label, np.zeros((0, 2)))))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 def shares(values: np.ndarray, thresholds: Sequence[float] = THRESHOLDS
            ) -> str:
     return ', '.join(f'>= {t:g}: {100 * float((values >= t).mean()):.1f}%'
@@ -90,6 +122,11 @@ def main(argv=None):
         r = rp_fit(data['train'], database)
         print(f'train: {len(r)} RPs; mean tIoU with their instance '
               f'{r.mean():.3f}; {shares(r)}')
+        k = rp_kinds(data['train'], database)
+        print('train: RPs ' + ', '.join(
+            f'{name} {100 * float((k == i).mean()):.1f}% (mean tIoU '
+            f'{r[k == i].mean() if (k == i).any() else float("nan"):.3f})'
+            for i, name in enumerate(FITS)))
 
 
 if __name__ == '__main__':

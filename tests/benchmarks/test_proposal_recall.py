@@ -38,6 +38,22 @@ def test_recall_and_rp_fit_by_class(recall):
         '>= 0.5: 66.7%, >= 0.9: 33.3%'
 
 
+def test_rp_fit_kinds_by_hand(recall):
+    targets = np.array([[2.0, 6.0], [10.0, 12.0]])
+    boxes = np.array([[1.0, 7.0], [3.0, 5.0], [1.0, 5.0], [2.0, 6.0],
+                      [10.5, 13.0]])
+    # holds [2, 6]; inside it; crosses its end; exact (counts as holding);
+    # crosses the end of [10, 12]
+    assert recall.fit_kinds(boxes, targets).tolist() == [0, 1, 2, 0, 2]
+    assert recall.fit_kinds(boxes[:1], np.zeros((0, 2))).tolist() == [2]
+    database = {'v': {'annotations': [
+        {'label': 'Run', 'segment': [4.0, 8.0]},
+        {'label': 'Jump', 'segment': [0.0, 2.0]}]}}
+    part = {'v': {'RP': {'Run': [[3.0, 9.0, 0.5], [5.0, 6.0, 0.4]],
+                         'Jump': [[1.0, 3.0, 0.2]]}}}
+    assert recall.rp_kinds(part, database).tolist() == [0, 1, 2]
+
+
 def test_a_video_missing_from_the_annotations_is_named(recall):
     with pytest.raises(SystemExit, match='video w of the proposal file'):
         recall.gt_recall({'w': {'PP': {}}}, {})

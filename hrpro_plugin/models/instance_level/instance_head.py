@@ -154,13 +154,20 @@ class InstanceHead(nn.Module):
         sampling_ratio (int, optional): RoI-align samples per bin; ``None``
             (default): adaptive, ``ceil(RoI length / num_bins)``, as the
             reference's torchvision call (see :func:`roi_align_1d`).
+        score_inside_mean (bool): also give the score head the mean of the
+            inside bins (input 4D instead of 3D). Not in the method: the
+            max-pooled input barely changes when a box is too long; the
+            mean drops as background fills the box (README, "A score head
+            that also reads the inside mean"). Defaults to False (the
+            method).
     """
 
     def __init__(self, in_channels: int,
                  hidden_score: Optional[Sequence[int]] = (2048, 1024),
                  hidden_reg: Optional[int] = 1024, dropout: float = 0.7,
                  num_bins: int = 12, extend_ratio: float = 0.25,
-                 sampling_ratio: Optional[int] = None) -> None:
+                 sampling_ratio: Optional[int] = None,
+                 score_inside_mean: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.num_bins = int(num_bins)
@@ -180,21 +187,32 @@ class InstanceHead(nn.Module):
             hidden_reg = max(in_channels // 2, 1)
         self.hidden_score = tuple(int(h) for h in hidden_score)
         self.hidden_reg = int(hidden_reg)
-        self.score_head = _mlp([3 * in_channels, *self.hidden_score, 1],
-                               dropout)
+        self.score_inside_mean = bool(score_inside_mean)
+        self.score_head = _mlp([(3 + self.score_inside_mean) * in_channels,
+                                *self.hidden_score, 1], dropout)
         self.start_reg = _mlp([in_channels, self.hidden_reg, 1])
         self.end_reg = _mlp([in_channels, self.hidden_reg, 1])
 
     def pool(self, features: torch.Tensor, mask: torch.Tensor,
              batch_idx: torch.Tensor, start: torch.Tensor, end: torch.Tensor
-             ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Max-pooled ``(start_ctx, inside, end_ctx)``, each ``[N, D]``."""
+             ) -> Tuple[torch.Tensor, ...]:
+        """Max-pooled ``(start_ctx, inside, end_ctx)``, each ``[N, D]``,
+        then the mean of the inside bins where ``score_inside_mean``."""
         es, ee = extend_proposals(start, end, self.extend_ratio)
         bins = roi_align_1d(features, mask, batch_idx, es, ee,
                             self.num_bins, self.sampling_ratio)
         k = self.num_ctx_bins
-        return (bins[:, :k].amax(1), bins[:, k:self.num_bins - k].amax(1),
-                bins[:, self.num_bins - k:].amax(1))
+        inside = bins[:, k:self.num_bins - k]
+        out = (bins[:, :k].amax(1), inside.amax(1),
+               bins[:, self.num_bins - k:].amax(1))
+        if self.score_inside_mean:
+            out += (inside.mean(1), )
+        return out
+
+    def score_input(self, pooled: Tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """``[inside - start, inside, inside - end]`` (+ the inside mean)."""
+        f_s, f_in, f_e = pooled[:3]
+        return torch.cat([f_in - f_s, f_in, f_in - f_e, *pooled[3:]], dim=-1)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor,
                 batch_idx: torch.Tensor, start: torch.Tensor,
@@ -206,8 +224,9 @@ class InstanceHead(nn.Module):
         """
         start = start.to(features.dtype)
         end = end.to(features.dtype)
-        f_s, f_in, f_e = self.pool(features, mask, batch_idx, start, end)
-        x = torch.cat([f_in - f_s, f_in, f_in - f_e], dim=-1)
+        pooled = self.pool(features, mask, batch_idx, start, end)
+        f_s, f_e = pooled[0], pooled[2]
+        x = self.score_input(pooled)
         p_comp = torch.sigmoid(self.score_head(x).squeeze(-1))
         d_start = self.start_reg(f_s).squeeze(-1)
         d_end = self.end_reg(f_e).squeeze(-1)
@@ -220,10 +239,9 @@ class InstanceHead(nn.Module):
               batch_idx: torch.Tensor, start: torch.Tensor,
               end: torch.Tensor) -> torch.Tensor:
         """``p_comp [N]`` only (skips the regression branches)."""
-        f_s, f_in, f_e = self.pool(features, mask, batch_idx,
-                                   start.to(features.dtype),
-                                   end.to(features.dtype))
-        x = torch.cat([f_in - f_s, f_in, f_in - f_e], dim=-1)
+        x = self.score_input(self.pool(features, mask, batch_idx,
+                                       start.to(features.dtype),
+                                       end.to(features.dtype)))
         return torch.sigmoid(self.score_head(x).squeeze(-1))
 
     def predict(self, features: torch.Tensor, mask: torch.Tensor,

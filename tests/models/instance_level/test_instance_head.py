@@ -101,6 +101,35 @@ def test_bin_pooling_feeds_the_right_branches(monkeypatch):
     assert inputs['score'].tolist() == [[99.0, 100.0, 89.0]]
 
 
+def test_score_inside_mean_tells_a_too_long_box_from_one_that_fits():
+    # D = 1: 1 on snippets 4-7, 0 elsewhere (16 snippets)
+    feats = torch.zeros(1, 16, 1)
+    feats[0, 4:8] = 1.0
+    mask = torch.ones(1, 16, dtype=torch.bool)
+    b = torch.tensor([0, 0])
+    start, end = torch.tensor([4.0, 2.0]), torch.tensor([8.0, 10.0])
+    head = _small(D=1, score_inside_mean=True)
+    f_s, f_in, f_e, f_mean = head.pool(feats, mask, b, start, end)
+    # [4, 8]: extended [3, 9], 12 bins of 0.5, one sample a bin; the inside
+    # bins sample 4.25 .. 7.75: 0.75, 1 x 6, 0.75 (linear between snippet
+    # centres). [2, 10]: extended [0, 12], bins of 1, samples at snippet
+    # centres 2.5 .. 9.5: 0, 0, 1, 1, 1, 1, 0, 0.
+    assert f_in.flatten().tolist() == [1.0, 1.0]          # max: the same
+    assert f_mean.flatten().tolist() == pytest.approx([0.9375, 0.5])
+    lin = head.score_head[0]
+    assert lin.in_features == 4
+    seen = {}
+    lin.register_forward_hook(lambda m, i, o: seen.__setitem__('x', i[0]))
+    head(feats, mask, b, start, end)
+    assert seen['x'][:, 3].tolist() == pytest.approx([0.9375, 0.5])
+    head.score(feats, mask, b, start, end)
+    assert seen['x'].shape == (2, 4)
+    # the method's head: three pooled features, a 3D input
+    plain = _small(D=1)
+    assert len(plain.pool(feats, mask, b, start, end)) == 3
+    assert plain.score_head[0].in_features == 3
+
+
 def test_regression_refinement():
     head = _small()
     _const_reg(head, 0.1, -0.25)
