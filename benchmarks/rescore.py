@@ -41,7 +41,8 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import hrpro_plugin  # noqa: E402,F401
-from hrpro_plugin.ops.tiou import pairwise_tiou  # noqa: E402
+from hrpro_plugin.ops.tiou import (fit_kind as tiou_fit_kind,  # noqa: E402
+                                   pairwise_tiou)
 
 ROWS = ('stage 1', 'model', 'oracle, candidates',
         'oracle, candidates + refined')
@@ -97,16 +98,9 @@ FITS = ('holds its instance (too long)', 'inside its instance (too short)',
 
 def fit_kind(start: torch.Tensor, end: torch.Tensor,
              instance: torch.Tensor) -> torch.Tensor:
-    """``[N]`` index into :data:`FITS`: 0 where the row holds its instance
-    (``s <= gs`` and ``e >= ge``; an exact fit counts here), 1 where it lies
-    inside it, 2 otherwise (it crosses one bound)."""
-    eps = 1e-6
-    holds = (start <= instance[:, 0] + eps) & (end >= instance[:, 1] - eps)
-    inside = (start >= instance[:, 0] - eps) & (end <= instance[:, 1] + eps)
-    kind = torch.full_like(start, 2, dtype=torch.long)
-    kind[inside] = 1
-    kind[holds] = 0
-    return kind
+    """``[N]`` index into :data:`FITS` of each row against its instance
+    (:func:`hrpro_plugin.ops.tiou.fit_kind`)."""
+    return tiou_fit_kind(torch.stack([start, end], -1), instance)
 
 
 def binned_sums(tiou: torch.Tensor, values: Sequence[torch.Tensor],
@@ -162,12 +156,7 @@ def scored_rows(model, inputs, data_samples) -> Dict[str, tuple]:
     out['stage 1'] = c + (cand['score'].float(), )
     stage2 = model.instance_head is not None and model.current_stage == 2
     if stage2:
-        feats = (sp.outputs['embedded'].detach()
-                 if model.stage2_cfg['use_embedded'] else
-                 model.instance_features(inputs, sp.mask))
-        f = model.instance_head.predict(
-            feats, sp.mask, cand, use_score=model.stage2_cfg['use_score'],
-            use_regression=model.stage2_cfg['use_regression'])
+        f = model.instance_predictions(sp, inputs, cand)
         fr = (f['start'].float(), f['end'].float(), f['label'],
               f['batch_idx'])
         out['model'] = fr + (f['score'].float(), )
@@ -222,8 +211,8 @@ def main(argv=None):
             rows = scored_rows(model, inputs, samples)
             if 'terms' in rows:
                 terms.append(rows.pop('terms'))
+            video_scores = torch.zeros(len(samples), 1)
             for name, (s, e, lab, b, score) in rows.items():
-                video_scores = torch.zeros(len(samples), 1)
                 evaluators[name].process(
                     model.detect(samples, s, e, lab, b, score, video_scores),
                     data_batch)
@@ -283,10 +272,11 @@ def print_bins(bins) -> None:
     head = ['true tIoU'] + (['fit'] if split else []) + [
         'stage-2 rows', 'mean OIC', 'mean p_comp']
     rows = [head]
-    parts = list(zip(FITS, bins)) if split else [(None, bins)]
+    parts = [(name, bin_rows(b)) for name, b in
+             (zip(FITS, bins) if split else [(None, bins)])]
     for i in range(len(TIOU_BINS) - 1):
         for name, b in parts:
-            r = bin_rows(b)[i]
+            r = b[i]
             rows.append([r['tiou']] + ([name] if split else []) +
                         [str(r['rows'])] + [
                             '' if r[k] is None else f'{r[k]:.3f}'

@@ -18,11 +18,12 @@ import sys
 from typing import Dict, Sequence
 
 import numpy as np
+import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
-from hrpro_plugin.ops.tiou import pairwise_tiou_np  # noqa: E402
+from hrpro_plugin.ops.tiou import fit_kind, pairwise_tiou_np  # noqa: E402
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 
@@ -73,18 +74,16 @@ FITS = ('too long', 'too short', 'shifted')
 
 def fit_kinds(boxes: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """For each row of ``boxes [N, 2]``, how it misses the row of
-    ``targets [G, 2]`` it overlaps best: 0 holds it (an exact fit counts
-    here), 1 lies inside it, 2 crosses one bound (also where ``targets``
-    is empty)."""
+    ``targets [G, 2]`` it overlaps best (:func:`hrpro_plugin.ops.tiou.
+    fit_kind`, an index into :data:`FITS`); 2 (shifted) where ``targets``
+    is empty."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 2)
     if not len(targets):
         return np.full(len(boxes), 2, dtype=np.int64)
     best = np.asarray(targets, dtype=np.float64).reshape(-1, 2)[
         pairwise_tiou_np(boxes, targets).argmax(1)]
-    eps = 1e-9
-    holds = (boxes[:, 0] <= best[:, 0] + eps) & (boxes[:, 1] >= best[:, 1] - eps)
-    inside = (boxes[:, 0] >= best[:, 0] - eps) & (boxes[:, 1] <= best[:, 1] + eps)
-    return np.where(holds, 0, np.where(inside, 1, 2))
+    return fit_kind(torch.from_numpy(boxes), torch.from_numpy(best),
+                    eps=1e-9).numpy()
 
 
 def rp_kinds(part: dict, database: dict) -> np.ndarray:

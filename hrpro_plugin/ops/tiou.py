@@ -35,3 +35,16 @@ def pairwise_tiou_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.zeros_like(inter)
     np.divide(inter, union, out=out, where=union > 0)
     return out
+
+
+def fit_kind(boxes: torch.Tensor, instances: torch.Tensor,
+             eps: float = 1e-6) -> torch.Tensor:
+    """How each box of ``boxes [N, 2]`` misses its instance, the same row
+    of ``instances [N, 2]``: 0 where it holds the instance (``s <= gs`` and
+    ``e >= ge``, within ``eps``; an exact fit counts here), 1 where it lies
+    inside it, 2 where it crosses one bound. ``[N]`` long."""
+    holds = (boxes[:, 0] <= instances[:, 0] + eps) & \
+        (boxes[:, 1] >= instances[:, 1] - eps)
+    inside = (boxes[:, 0] >= instances[:, 0] - eps) & \
+        (boxes[:, 1] <= instances[:, 1] + eps)
+    return torch.where(holds, 0, torch.where(inside, 1, 2)).long()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from hrpro_plugin.ops import pairwise_tiou, pairwise_tiou_np
+from hrpro_plugin.ops import fit_kind, pairwise_tiou, pairwise_tiou_np
 
 # (a, b, tIoU) worked by hand: inter / (len_a + len_b - inter)
 CASES = [
@@ -48,3 +48,15 @@ def test_pairwise_tiou_np_empty():
         == (0, 1)
     assert pairwise_tiou_np(np.array([[0., 1.]]), np.zeros((0, 2))).shape \
         == (1, 0)
+
+
+def test_fit_kind_by_hand():
+    inst = torch.tensor([[2.0, 6.0]] * 5, dtype=torch.float64)
+    boxes = torch.tensor([[1.0, 7.0], [3.0, 5.0], [1.0, 5.0], [2.0, 6.0],
+                          [2.0 + 1e-7, 6.0]], dtype=torch.float64)
+    # holds; inside; crosses the end; exact fit counts as holding; a start
+    # 1e-7 late is within the default eps (holds) but not within 1e-9
+    assert fit_kind(boxes, inst).tolist() == [0, 1, 2, 0, 0]
+    assert fit_kind(boxes, inst, eps=1e-9).tolist() == \
+        [0, 1, 2, 0, 1]
+    assert fit_kind(boxes[:0], inst[:0]).tolist() == []

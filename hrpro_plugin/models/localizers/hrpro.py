@@ -364,18 +364,27 @@ class HRPro(BaseModel):
         start, end = cand['start'], cand['end']
         label, batch_idx, score = cand['label'], cand['batch_idx'], cand['score']
         if self.instance_head is not None and self.current_stage == 2:
-            # the embedded features are already at hand: no second pass
-            feats = out['embedded'].detach() \
-                if self.stage2_cfg['use_embedded'] else \
-                self.instance_features(inputs, mask)
-            with self.autocast(feats):
-                start, end, label, batch_idx, score = self.instance_head.fuse(
-                    feats, mask, cand,
-                    use_score=self.stage2_cfg['use_score'],
-                    use_regression=self.stage2_cfg['use_regression'])
-            start, end, score = start.float(), end.float(), score.float()
+            f = self.instance_predictions(sp, inputs, cand)
+            start, end, score = (f[k].float() for k in ('start', 'end',
+                                                        'score'))
+            label, batch_idx = f['label'], f['batch_idx']
         return self.detect(data_samples, start, end, label, batch_idx, score,
                            out['video_scores'])
+
+    def instance_predictions(self, sp: SnippetPass, inputs: torch.Tensor,
+                             candidates: Dict[str, torch.Tensor]) -> Dict:
+        """:meth:`InstanceHead.predict` of ``candidates`` (of the batch of
+        ``sp``) with the stage-2 switches: both boxes of each candidate,
+        with their fused scores and the candidate each row came from."""
+        # the embedded features are already at hand: no second pass
+        feats = sp.outputs['embedded'].detach() \
+            if self.stage2_cfg['use_embedded'] else \
+            self.instance_features(inputs, sp.mask)
+        with self.autocast(feats):
+            return self.instance_head.predict(
+                feats, sp.mask, candidates,
+                use_score=self.stage2_cfg['use_score'],
+                use_regression=self.stage2_cfg['use_regression'])
 
     def detect(self, data_samples: Sequence, start: torch.Tensor,
                end: torch.Tensor, label: torch.Tensor,
